@@ -1,1 +1,53 @@
-fn main() {}
+//! Admin API for platform admins: create tenants on paid plans, read tenants and audit trails.
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{run, service_fn, Body, Error, Request, Response};
+use onboarding_app::http::{self, ApiError, Caller, Cors, PLATFORM_ADMIN};
+use onboarding_app::usecases::admin;
+use onboarding_app::Services;
+use onboarding_domain::signup::SignupRequest;
+use time::OffsetDateTime;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    onboarding_app::telemetry::init();
+    let services = Services::from_env().await?;
+    let cors = Cors {
+        allowed_origin: services.config.cors_allowed_origin.clone(),
+    };
+    run(service_fn(|request: Request| {
+        let services = &services;
+        let cors = &cors;
+        async move {
+            let path = request.uri().path().to_owned();
+            let request_id = http::request_id(&request);
+            let result = route(services, &request).await;
+            Ok::<_, Error>(http::respond(result, &path, &request_id, cors))
+        }
+    }))
+    .await
+}
+
+async fn route(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
+    let caller = Caller::from_request(request)?;
+    caller.require_role(PLATFORM_ADMIN)?;
+    let path = request.uri().path();
+    match (request.method(), path) {
+        (&Method::POST, "/v1/admin/tenants") => {
+            let body: SignupRequest = http::json_body(request)?;
+            let created =
+                admin::create_tenant(services, &caller.subject, &body, OffsetDateTime::now_utc())
+                    .await?;
+            http::json_response(StatusCode::ACCEPTED, &created)
+        }
+        (&Method::GET, _) if path.ends_with("/audit") => {
+            let tenant_id = http::path_parameter(request, "tenant_id")?;
+            http::json_response(StatusCode::OK, &admin::audit_trail(services, &tenant_id).await?)
+        }
+        (&Method::GET, _) => {
+            let tenant_id = http::path_parameter(request, "tenant_id")?;
+            http::json_response(StatusCode::OK, &admin::get_tenant(services, &tenant_id).await?)
+        }
+        (method, path) => Err(ApiError::NotFound(format!("no route for {method} {path}"))),
+    }
+}

@@ -221,7 +221,7 @@ impl Plan {
     /// Decides the plan of a self-service signup from the requested plan and the use case.
     ///
     /// - Without a requested plan, the msp use case gets the msp plan, and any other use case
-    ///   gets a `missing` error.
+    ///   gets professional.
     /// - A requested plan must be one of [`Plan::self_service_choices`], or `msp` when the use
     ///   case is msp. Otherwise the error has the code `unsupported` and lists the allowed plans.
     pub fn for_signup(requested: Option<&str>, use_case: UseCase) -> Result<Plan, FieldError> {
@@ -230,7 +230,7 @@ impl Plan {
         let Some(raw) = requested else {
             return match use_case {
                 UseCase::Msp => Ok(Plan::Msp),
-                _ => Err(FieldError::missing("plan")),
+                _ => Ok(Plan::Professional),
             };
         };
 
@@ -341,10 +341,9 @@ mod tests {
     }
 
     #[test]
-    fn signup_plan_is_required_for_other_use_cases() {
-        let error = Plan::for_signup(None, UseCase::Itsm).unwrap_err();
-        assert_eq!(error.code, codes::MISSING);
-        assert_eq!(error.field, "plan");
+    fn signup_plan_defaults_to_professional_for_other_use_cases() {
+        assert_eq!(Plan::for_signup(None, UseCase::Itsm), Ok(Plan::Professional));
+        assert_eq!(Plan::for_signup(Some(""), UseCase::FullSuite), Ok(Plan::Professional));
     }
 
     #[test]

@@ -68,7 +68,7 @@ impl SignupRequest {
                 Some(raw) if !raw.trim().is_empty() || raw.chars().any(char::is_control) => {
                     Plan::parse(raw)
                 }
-                // Whether a plan is required depends on the use case, which is invalid itself.
+                // The default plan depends on the use case, which is invalid itself.
                 _ => Ok(Plan::Basic),
             },
         };
@@ -272,13 +272,12 @@ mod tests {
     }
 
     #[test]
-    fn requires_a_plan_for_other_use_cases() {
+    fn plan_defaults_to_professional_for_other_use_cases() {
         let request = SignupRequest {
             plan: None,
             ..valid_request()
         };
-        let errors = validate(&request).unwrap_err();
-        assert_eq!(codes_by_field(&errors), vec![("plan", "missing")]);
+        assert_eq!(validate(&request).unwrap().plan, Plan::Professional);
     }
 
     #[test]

@@ -1,0 +1,114 @@
+//! Records the use cases read and write. Their mapping to DynamoDB items lives in `aws::dynamo`.
+
+use std::collections::BTreeMap;
+
+use onboarding_domain::email::EmailTemplate;
+use onboarding_domain::lifecycle::TenantState;
+use onboarding_domain::provisioning::{Step, StepStatus};
+use onboarding_domain::signup::{CompanyName, EmailAddress, Plan, Residency, Subdomain, UseCase};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A tenant as stored, including the head of its audit chain.
+#[derive(Debug, Clone)]
+pub struct TenantRecord {
+    pub tenant_id: String,
+    pub signup_id: Option<String>,
+    pub email: EmailAddress,
+    pub company_name: CompanyName,
+    pub subdomain: Subdomain,
+    pub residency: Residency,
+    pub use_case: UseCase,
+    pub plan: Plan,
+    pub on_trial: bool,
+    pub trial_ends_at: Option<OffsetDateTime>,
+    pub state: TenantState,
+    pub state_reason: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// Sequence number of the newest audit entry.
+    pub audit_seq: u64,
+    /// Hash of the newest audit entry.
+    pub audit_head: String,
+    /// Current provisioning attempt, 0 before the first.
+    pub attempt: u32,
+    pub execution_arn: Option<String>,
+    pub workspace_url: Option<String>,
+    pub cell_id: Option<String>,
+}
+
+/// A self-service signup and its current verification token.
+#[derive(Debug, Clone)]
+pub struct SignupRecord {
+    pub signup_id: String,
+    pub tenant_id: String,
+    pub token_hash: String,
+    pub token_expires_at: OffsetDateTime,
+    pub verified_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+/// A verification token looked up by its hash.
+#[derive(Debug, Clone)]
+pub struct VerificationRecord {
+    pub token_hash: String,
+    pub signup_id: String,
+    pub tenant_id: String,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// One provisioning step of one attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub attempt: u32,
+    pub step: Step,
+    pub status: StepStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
+    pub error: Option<String>,
+}
+
+/// Where a tenant's data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataStoreKind {
+    /// A partition of the shared store of the residency region.
+    Shared,
+    /// A DynamoDB table of its own.
+    Dedicated { table_name: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct DataStoreRecord {
+    pub tenant_id: String,
+    pub kind: DataStoreKind,
+    pub aws_region: String,
+    /// The tenant's data key, encrypted by KMS, base64.
+    pub encrypted_data_key: String,
+    pub ready: bool,
+}
+
+/// A secret sealed by KMS: only the notifier opens it, right before rendering the email.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SealedSecret {
+    pub ciphertext: String,
+    pub context: BTreeMap<String, String>,
+}
+
+/// One email on its way through the outbox and the queue. The literal `{secret}` in the
+/// template's URLs is replaced by the opened secret just before rendering.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailMessage {
+    pub message_id: String,
+    pub tenant_id: String,
+    pub to: String,
+    #[serde(flatten)]
+    pub template: EmailTemplate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SealedSecret>,
+}
+
+/// Placeholder in email URLs for a sealed secret.
+pub const SECRET_PLACEHOLDER: &str = "{secret}";
