@@ -305,7 +305,10 @@ pub fn unique_suffix() -> String {
 
 /// The first link in an email's text that starts with `prefix`.
 pub fn link_in(email: &Value, prefix: &str) -> Option<String> {
-    let text = email["text"].as_str().or_else(|| email["html"].as_str())?;
+    let text = [email["text"].as_str(), email["html"].as_str()]
+        .into_iter()
+        .flatten()
+        .find(|body| body.contains(prefix))?;
     let start = text.find(prefix)?;
     let link: String = text[start..]
         .chars()

@@ -418,8 +418,10 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(Self::key(keys::tenant(&tenant.tenant_id), keys::TENANT_SK)))
             .update_expression(expression)
-            .condition_expression(condition)
-            .expression_attribute_names("#state", "state");
+            .condition_expression(condition);
+        if change.new_state.is_some() {
+            builder = builder.expression_attribute_names("#state", "state");
+        }
         for (name, value) in values {
             builder = builder.expression_attribute_values(name, value);
         }

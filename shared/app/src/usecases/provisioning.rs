@@ -358,8 +358,8 @@ impl StepRun<'_> {
                         .update(
                             keys::cell(&cell_id),
                             keys::CELL_SK,
-                            "SET capacity = if_not_exists(capacity, :capacity), kind = :kind, residency = :residency, cell_id = :cell ADD used :one",
-                            Some("attribute_not_exists(used) OR used < capacity"),
+                            "SET #capacity = if_not_exists(#capacity, :capacity), #kind = :kind, #residency = :residency, #cell = :cell ADD #used :one",
+                            Some("attribute_not_exists(#used) OR #used < #capacity"),
                             vec![
                                 (":capacity", n(capacity)),
                                 (":kind", s(kind_name)),
@@ -367,13 +367,21 @@ impl StepRun<'_> {
                                 (":cell", s(&cell_id)),
                                 (":one", n(1)),
                             ],
-                            vec![],
+                            vec![
+                                ("#capacity", "capacity"),
+                                ("#kind", "kind"),
+                                ("#residency", "residency"),
+                                ("#cell", "cell_id"),
+                                ("#used", "used"),
+                            ],
                         )
                         .map_err(|e| self.store_error("building the cell update failed", e))?,
                 );
             match self.commit(tenant, change, &format!("placed on {kind_name} cell {cell_id}")).await {
                 Ok(()) => return Ok(done(self.step, true)),
-                Err(StepError::Transient { .. } | StepError::Fatal { .. }) => {}
+                Err(error) => {
+                    tracing::info!(cell_id, error = %cause_chain(&error), "reserving a place failed; checking whether the cell is full");
+                }
             }
             // Learn why the commit failed: a full cell moves on to the next one.
             let cell = store
@@ -850,10 +858,10 @@ async fn undo(services: &Services, tenant: &TenantRecord, step: Step) -> Result<
                         .update(
                             keys::cell(&cell_id),
                             keys::CELL_SK,
-                            "ADD used :minus_one",
-                            Some("used > :zero"),
+                            "ADD #used :minus_one",
+                            Some("#used > :zero"),
                             vec![(":minus_one", n(-1)), (":zero", n(0))],
-                            vec![],
+                            vec![("#used", "used")],
                         )
                         .map_err(|e| fail("building the cell update failed", e))?,
                 );
