@@ -42,11 +42,17 @@ async fn route(services: &Services, request: &Request) -> Result<Response<Body>,
         }
         (&Method::GET, _) if path.ends_with("/audit") => {
             let tenant_id = http::path_parameter(request, "tenant_id")?;
-            http::json_response(StatusCode::OK, &admin::audit_trail(services, &tenant_id).await?)
+            http::json_response(
+                StatusCode::OK,
+                &admin::audit_trail(services, &tenant_id).await?,
+            )
         }
         (&Method::GET, _) => {
             let tenant_id = http::path_parameter(request, "tenant_id")?;
-            http::json_response(StatusCode::OK, &admin::get_tenant(services, &tenant_id).await?)
+            http::json_response(
+                StatusCode::OK,
+                &admin::get_tenant(services, &tenant_id).await?,
+            )
         }
         (method, path) => Err(ApiError::NotFound(format!("no route for {method} {path}"))),
     }

@@ -22,7 +22,11 @@ async fn main() -> Result<(), Error> {
                 GRACE_SECONDS,
             )
             .await?;
-            tracing::info!(queued = report.queued, failed = report.failed, "outbox relay run finished");
+            tracing::info!(
+                queued = report.queued,
+                failed = report.failed,
+                "outbox relay run finished"
+            );
             Ok::<_, Error>(report)
         }
     }))

@@ -69,6 +69,8 @@ async fn route(services: &Services, request: &Request) -> Result<Response<Body>,
             let outcome = verify::confirm(services, &token, OffsetDateTime::now_utc()).await?;
             http::json_response(StatusCode::OK, &outcome)
         }
-        ref method => Err(ApiError::NotFound(format!("no route for {method} /v1/verify"))),
+        ref method => Err(ApiError::NotFound(format!(
+            "no route for {method} /v1/verify"
+        ))),
     }
 }

@@ -13,7 +13,12 @@ async fn main() -> Result<(), Error> {
         let services = &services;
         async move {
             let report = watchdog::run(services, OffsetDateTime::now_utc()).await?;
-            tracing::info!(resumed = report.resumed.len(), rolled_back = report.rolled_back.len(), failed = report.failed.len(), "watchdog run finished");
+            tracing::info!(
+                resumed = report.resumed.len(),
+                rolled_back = report.rolled_back.len(),
+                failed = report.failed.len(),
+                "watchdog run finished"
+            );
             Ok::<_, Error>(report)
         }
     }))

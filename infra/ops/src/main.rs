@@ -9,7 +9,10 @@ use onboarding_app::usecases::{admin, scan};
 use onboarding_app::Services;
 
 #[derive(Parser)]
-#[command(name = "onboarding-ops", about = "Operator commands for the onboarding control plane")]
+#[command(
+    name = "onboarding-ops",
+    about = "Operator commands for the onboarding control plane"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -100,7 +100,11 @@ impl Config {
     }
 
     /// Returns the variable's value or fails naming it, for functions that need an optional setting.
-    pub fn require<'a>(&'a self, name: &'static str, value: &'a str) -> Result<&'a str, ConfigError> {
+    pub fn require<'a>(
+        &'a self,
+        name: &'static str,
+        value: &'a str,
+    ) -> Result<&'a str, ConfigError> {
         if value.is_empty() {
             Err(ConfigError::Missing(name))
         } else {
@@ -120,11 +124,14 @@ where
 {
     match lookup(name).filter(|value| !value.trim().is_empty()) {
         None => Ok(default),
-        Some(value) => value.trim().parse().map_err(|error: T::Err| ConfigError::Invalid {
-            name,
-            value: value.clone(),
-            reason: format!("expected a whole number: {error}"),
-        }),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map_err(|error: T::Err| ConfigError::Invalid {
+                name,
+                value: value.clone(),
+                reason: format!("expected a whole number: {error}"),
+            }),
     }
 }
 
@@ -155,7 +162,10 @@ mod tests {
         ]))
         .unwrap_err();
         let message = error.to_string();
-        assert!(message.contains("SIGNUP_LIMIT_PER_IP_PER_HOUR"), "{message}");
+        assert!(
+            message.contains("SIGNUP_LIMIT_PER_IP_PER_HOUR"),
+            "{message}"
+        );
         assert!(message.contains("many"), "{message}");
     }
 

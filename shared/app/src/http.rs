@@ -116,6 +116,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::error::StoreError> for ApiError {
+    fn from(error: crate::error::StoreError) -> Self {
+        Self::unexpected(error)
+    }
+}
+
 /// CORS headers added to every response of every HTTP function.
 #[derive(Debug, Clone)]
 pub struct Cors {
@@ -195,7 +201,10 @@ fn problem_response(error: &ApiError, instance: &str) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
-pub fn json_response(status: StatusCode, body: &impl Serialize) -> Result<Response<Body>, ApiError> {
+pub fn json_response(
+    status: StatusCode,
+    body: &impl Serialize,
+) -> Result<Response<Body>, ApiError> {
     let text = serde_json::to_string(body).map_err(ApiError::unexpected)?;
     Response::builder()
         .status(status)
@@ -233,7 +242,9 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
         ));
     }
     serde_json::from_slice(bytes).map_err(|error| {
-        ApiError::BadRequest(format!("the body is not valid JSON for this request: {error}"))
+        ApiError::BadRequest(format!(
+            "the body is not valid JSON for this request: {error}"
+        ))
     })
 }
 
@@ -264,7 +275,9 @@ pub fn source_ip(request: &Request) -> String {
 
 pub fn request_id(request: &Request) -> String {
     match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone().unwrap_or_default(),
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.request_id.clone().unwrap_or_default()
+        }
         _ => request
             .lambda_context_ref()
             .map(|context| context.request_id.clone())
@@ -337,7 +350,10 @@ mod tests {
 
     #[test]
     fn roles_parse_from_api_gateway_array_rendering() {
-        assert_eq!(roles_of("[platform_admin support]"), vec!["platform_admin", "support"]);
+        assert_eq!(
+            roles_of("[platform_admin support]"),
+            vec!["platform_admin", "support"]
+        );
         assert_eq!(roles_of("[\"platform_admin\"]"), vec!["platform_admin"]);
         assert_eq!(roles_of("tenant_admin"), vec!["tenant_admin"]);
     }
@@ -361,11 +377,5 @@ mod tests {
         let error = ApiError::unexpected(anyhow::anyhow!("secret table name"));
         let body = error.problem("/x").to_string();
         assert!(!body.contains("secret table name"), "{body}");
-    }
-}
-
-impl From<crate::error::StoreError> for ApiError {
-    fn from(error: crate::error::StoreError) -> Self {
-        Self::unexpected(error)
     }
 }

@@ -193,7 +193,9 @@ impl DynamoStore {
         for (name, value) in values {
             builder = builder.expression_attribute_values(name, value);
         }
-        let check = builder.build().map_err(|e| build_error("ConditionCheck", e))?;
+        let check = builder
+            .build()
+            .map_err(|e| build_error("ConditionCheck", e))?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
@@ -213,7 +215,12 @@ impl DynamoStore {
                     let reasons = cancelled
                         .cancellation_reasons()
                         .iter()
-                        .map(|reason| reason.code().filter(|code| *code != "None").map(str::to_owned))
+                        .map(|reason| {
+                            reason
+                                .code()
+                                .filter(|code| *code != "None")
+                                .map(str::to_owned)
+                        })
                         .collect();
                     return Err(StoreError::TransactionCancelled { reasons });
                 }
@@ -294,7 +301,11 @@ impl DynamoStore {
     }
 
     pub async fn put_item(&self, item: Item, only_if_new: bool) -> Result<bool, StoreError> {
-        let mut request = self.client.put_item().table_name(&self.table).set_item(Some(item));
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
         if only_if_new {
             request = request.condition_expression("attribute_not_exists(PK)");
         }
@@ -404,7 +415,10 @@ impl DynamoStore {
         set_clauses.push("GSI1PK = :gsi1pk".into());
         set_clauses.push("GSI1SK = :gsi1sk".into());
         values.push((":gsi1pk".into(), s(keys::state_index(state))));
-        values.push((":gsi1sk".into(), s(format!("{}#{}", format_time(now), tenant.tenant_id))));
+        values.push((
+            ":gsi1sk".into(),
+            s(format!("{}#{}", format_time(now), tenant.tenant_id)),
+        ));
         for (index, (attribute, value)) in change.set.into_iter().enumerate() {
             set_clauses.push(format!("{attribute} = :set{index}"));
             values.push((format!(":set{index}"), value));
@@ -416,7 +430,10 @@ impl DynamoStore {
         }
         let mut builder = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(Self::key(keys::tenant(&tenant.tenant_id), keys::TENANT_SK)))
+            .set_key(Some(Self::key(
+                keys::tenant(&tenant.tenant_id),
+                keys::TENANT_SK,
+            )))
             .update_expression(expression)
             .condition_expression(condition);
         if change.new_state.is_some() {
@@ -600,7 +617,11 @@ pub fn tenant_item(tenant: &TenantRecord) -> Item {
     item.insert(keys::GSI1PK.into(), s(keys::state_index(tenant.state)));
     item.insert(
         keys::GSI1SK.into(),
-        s(format!("{}#{}", format_time(tenant.updated_at), tenant.tenant_id)),
+        s(format!(
+            "{}#{}",
+            format_time(tenant.updated_at),
+            tenant.tenant_id
+        )),
     );
     item.insert("tenant_id".into(), s(&tenant.tenant_id));
     if let Some(signup_id) = &tenant.signup_id {

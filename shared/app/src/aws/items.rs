@@ -45,8 +45,16 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(item: &'a Item) -> Self {
-        let pk = item.get("PK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        let sk = item.get("SK").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let pk = item
+            .get("PK")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let sk = item
+            .get("SK")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
         Self {
             item,
             name: format!("{pk}/{sk}"),
@@ -76,9 +84,9 @@ impl<'a> Reader<'a> {
                 let text = value
                     .as_n()
                     .map_err(|_| self.malformed(format!("{attribute} is not a number")))?;
-                text.parse()
-                    .map(Some)
-                    .map_err(|_| self.malformed(format!("{attribute} is not a valid number: {text}")))
+                text.parse().map(Some).map_err(|_| {
+                    self.malformed(format!("{attribute} is not a valid number: {text}"))
+                })
             }
         }
     }
@@ -95,9 +103,9 @@ impl<'a> Reader<'a> {
     pub fn opt_time(&self, attribute: &str) -> Result<Option<OffsetDateTime>, StoreError> {
         match self.opt_s(attribute) {
             None => Ok(None),
-            Some(text) => parse_time(text)
-                .map(Some)
-                .ok_or_else(|| self.malformed(format!("{attribute} is not an RFC 3339 time: {text}"))),
+            Some(text) => parse_time(text).map(Some).ok_or_else(|| {
+                self.malformed(format!("{attribute} is not an RFC 3339 time: {text}"))
+            }),
         }
     }
 

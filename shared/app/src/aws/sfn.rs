@@ -32,7 +32,11 @@ impl Workflow {
 
     /// Starts the execution `name` with ids-only input and returns its ARN. Starting a name that
     /// already ran returns that execution's ARN, so a retried request starts nothing new.
-    pub async fn start(&self, name: &str, input: &serde_json::Value) -> Result<String, ServiceError> {
+    pub async fn start(
+        &self,
+        name: &str,
+        input: &serde_json::Value,
+    ) -> Result<String, ServiceError> {
         let result = self
             .client
             .start_execution()
@@ -56,7 +60,9 @@ impl Workflow {
 
     /// The ARN an execution named `name` of this state machine has.
     pub fn execution_arn(&self, name: &str) -> String {
-        let base = self.state_machine_arn.replacen(":stateMachine:", ":execution:", 1);
+        let base = self
+            .state_machine_arn
+            .replacen(":stateMachine:", ":execution:", 1);
         format!("{base}:{name}")
     }
 

@@ -40,7 +40,12 @@ impl TenantTables {
     }
 
     /// Creates the table encrypted with KMS; an existing table of that name counts as created.
-    pub async fn create(&self, region: &str, name: &str, tenant_id: &str) -> Result<(), ServiceError> {
+    pub async fn create(
+        &self,
+        region: &str,
+        name: &str,
+        tenant_id: &str,
+    ) -> Result<(), ServiceError> {
         let key = |attribute: &str, kind: KeyType| {
             KeySchemaElement::builder()
                 .attribute_name(attribute)
@@ -93,7 +98,13 @@ impl TenantTables {
 
     /// Whether the table exists and is ACTIVE; `None` when it does not exist.
     pub async fn is_active(&self, region: &str, name: &str) -> Result<Option<bool>, ServiceError> {
-        match self.client(region).describe_table().table_name(name).send().await {
+        match self
+            .client(region)
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+        {
             Ok(output) => Ok(Some(
                 output.table.and_then(|t| t.table_status) == Some(TableStatus::Active),
             )),
@@ -110,7 +121,13 @@ impl TenantTables {
 
     /// Deletes the table; a missing table counts as deleted.
     pub async fn delete(&self, region: &str, name: &str) -> Result<(), ServiceError> {
-        match self.client(region).delete_table().table_name(name).send().await {
+        match self
+            .client(region)
+            .delete_table()
+            .table_name(name)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(error)
                 if error

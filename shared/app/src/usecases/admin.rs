@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::provisioning::start_execution;
-use super::signup::{StepView, taken_conflict};
+use super::signup::{taken_conflict, StepView};
 use super::verify::execution_name;
 use super::Services;
 use crate::aws::dynamo::{audit_item, claim_item, first_audit, following_audit, tenant_item};
@@ -33,15 +33,36 @@ pub async fn create_tenant(
     now: OffsetDateTime,
 ) -> Result<TenantCreated, ApiError> {
     let signup = request
-        .validate(&services.config.served_regions, DisposableDomains::builtin())
+        .validate(
+            &services.config.served_regions,
+            DisposableDomains::builtin(),
+        )
         .map_err(ApiError::Validation)?;
     let store = &services.store;
     let new_id = TenantId::generate();
     let tenant_id = new_id.as_str().to_owned();
     tracing::Span::current().record("tenant_id", tenant_id.as_str());
-    let actor = Actor::platform_admin(admin).map_err(|error| ApiError::Forbidden(format!("the token subject cannot be recorded as an actor: {error}")))?;
-    let created = first_audit(&new_id, actor.clone(), "tenant.created", "created by a platform admin", TenantState::Pending, now);
-    let started = following_audit(&created, actor, "provisioning.started", "paid plan, no email verification needed", TenantState::Provisioning, now);
+    let actor = Actor::platform_admin(admin).map_err(|error| {
+        ApiError::Forbidden(format!(
+            "the token subject cannot be recorded as an actor: {error}"
+        ))
+    })?;
+    let created = first_audit(
+        &new_id,
+        actor.clone(),
+        "tenant.created",
+        "created by a platform admin",
+        TenantState::Pending,
+        now,
+    );
+    let started = following_audit(
+        &created,
+        actor,
+        "provisioning.started",
+        "paid plan, no email verification needed",
+        TenantState::Provisioning,
+        now,
+    );
     let attempt = 1;
     let name = execution_name(&tenant_id, attempt);
     let tenant = TenantRecord {
@@ -67,8 +88,16 @@ pub async fn create_tenant(
         cell_id: None,
     };
     let writes = vec![
-        store.put_new(claim_item(keys::subdomain_claim(signup.subdomain.as_str()), &tenant_id, now))?,
-        store.put_new(claim_item(keys::email_claim(signup.email.as_str()), &tenant_id, now))?,
+        store.put_new(claim_item(
+            keys::subdomain_claim(signup.subdomain.as_str()),
+            &tenant_id,
+            now,
+        ))?,
+        store.put_new(claim_item(
+            keys::email_claim(signup.email.as_str()),
+            &tenant_id,
+            now,
+        ))?,
         store.put_new(tenant_item(&tenant))?,
         store.put_new(audit_item(&created))?,
         store.put_new(audit_item(&started))?,
@@ -76,7 +105,10 @@ pub async fn create_tenant(
     if let Err(error) = store.transact(writes).await {
         return Err(taken_conflict(error, &signup));
     }
-    tracing::info!(plan = signup.plan.as_str(), "tenant created by a platform admin");
+    tracing::info!(
+        plan = signup.plan.as_str(),
+        "tenant created by a platform admin"
+    );
     start_execution(services, &tenant_id, attempt).await;
     Ok(TenantCreated {
         tenant_id,
@@ -112,9 +144,16 @@ pub async fn get_tenant(services: &Services, tenant_id: &str) -> Result<TenantVi
     let not_found = || ApiError::NotFound(format!("tenant {tenant_id} does not exist"));
     TenantId::parse(tenant_id).map_err(|_| not_found())?;
     let store = &services.store;
-    let tenant = store.get_tenant(tenant_id).await.map_err(ApiError::unexpected)?.ok_or_else(not_found)?;
+    let tenant = store
+        .get_tenant(tenant_id)
+        .await
+        .map_err(ApiError::unexpected)?
+        .ok_or_else(not_found)?;
     let steps = if tenant.attempt > 0 {
-        store.list_steps(tenant_id, tenant.attempt).await.map_err(ApiError::unexpected)?
+        store
+            .list_steps(tenant_id, tenant.attempt)
+            .await
+            .map_err(ApiError::unexpected)?
     } else {
         Vec::new()
     };
@@ -156,8 +195,15 @@ pub async fn audit_trail(services: &Services, tenant_id: &str) -> Result<AuditVi
     let not_found = || ApiError::NotFound(format!("tenant {tenant_id} does not exist"));
     TenantId::parse(tenant_id).map_err(|_| not_found())?;
     let store = &services.store;
-    let tenant = store.get_tenant(tenant_id).await.map_err(ApiError::unexpected)?.ok_or_else(not_found)?;
-    let entries = store.list_audit(tenant_id).await.map_err(ApiError::unexpected)?;
+    let tenant = store
+        .get_tenant(tenant_id)
+        .await
+        .map_err(ApiError::unexpected)?
+        .ok_or_else(not_found)?;
+    let entries = store
+        .list_audit(tenant_id)
+        .await
+        .map_err(ApiError::unexpected)?;
     let chain_error = check_chain(&tenant, &entries).err();
     Ok(AuditView {
         tenant_id: tenant_id.to_owned(),

@@ -52,7 +52,11 @@ pub async fn deliver(services: &Services, body: &str) -> Result<Delivery, Notify
     let template = match &message.secret {
         None => message.template.clone(),
         Some(sealed) => {
-            let secret = services.kms.open(sealed).await.map_err(NotifyError::Secret)?;
+            let secret = services
+                .kms
+                .open(sealed)
+                .await
+                .map_err(NotifyError::Secret)?;
             fill_secret(&message.template, &secret).map_err(NotifyError::Template)?
         }
     };
@@ -68,7 +72,10 @@ pub async fn deliver(services: &Services, body: &str) -> Result<Delivery, Notify
     item.insert("tenant_id".into(), s(&message.tenant_id));
     item.insert("ses_message_id".into(), s(&ses_id));
     item.insert("sent_at".into(), ts(now));
-    item.insert(keys::TTL.into(), n(now.unix_timestamp() + DELIVERY_RETENTION_SECONDS));
+    item.insert(
+        keys::TTL.into(),
+        n(now.unix_timestamp() + DELIVERY_RETENTION_SECONDS),
+    );
     if let Err(error) = store.put_item(item, false).await {
         // The email went out; a missing record only risks a duplicate on redelivery.
         tracing::warn!(error = %cause_chain(&error), "email sent but its delivery record was not written");

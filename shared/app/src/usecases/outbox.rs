@@ -91,15 +91,15 @@ pub async fn relay_pending(
     grace_seconds: i64,
 ) -> Result<RelayReport, StoreError> {
     let cutoff = format_time(now - time::Duration::seconds(grace_seconds));
-    let items = store.query_index_before(keys::OUTBOX_PENDING, &cutoff, 100).await?;
+    let items = store
+        .query_index_before(keys::OUTBOX_PENDING, &cutoff, 100)
+        .await?;
     let mut report = RelayReport::default();
     for item in items {
         let reader = Reader::new(&item);
-        let message: EmailMessage = match reader
-            .s("payload")
-            .and_then(|payload| {
-                serde_json::from_str(payload).map_err(|e| reader.malformed(format!("payload: {e}")))
-            }) {
+        let message: EmailMessage = match reader.s("payload").and_then(|payload| {
+            serde_json::from_str(payload).map_err(|e| reader.malformed(format!("payload: {e}")))
+        }) {
             Ok(message) => message,
             Err(error) => {
                 tracing::error!(error = %cause_chain(&error), "outbox message is unreadable; skipped");

@@ -19,8 +19,7 @@ use time::OffsetDateTime;
 use super::outbox::{dispatch, outbox_write};
 use super::Services;
 use crate::aws::dynamo::{
-    data_store_from_item, data_store_item, step_item, DynamoStore, TenantChange,
-    FIRST_EXTRA_WRITE,
+    data_store_from_item, data_store_item, step_item, DynamoStore, TenantChange, FIRST_EXTRA_WRITE,
 };
 use crate::aws::items::{b, n, s, ts, Item, Reader};
 use crate::error::{Retryable, StoreError};
@@ -134,7 +133,9 @@ pub async fn run_step(services: &Services, input: StepInput) -> Result<StepOutpu
         source: None,
     })?;
     let result = match step {
-        Step::Rollback => rollback(services, &input.tenant_id, input.attempt, reason_of(&input)).await,
+        Step::Rollback => {
+            rollback(services, &input.tenant_id, input.attempt, reason_of(&input)).await
+        }
         forward => run_forward(services, forward, &input.tenant_id, input.attempt).await,
     };
     match &result {
@@ -152,12 +153,22 @@ fn reason_of(input: &StepInput) -> String {
     let Some(error) = &input.error else {
         return "provisioning failed".to_owned();
     };
-    let name = error.get("Error").and_then(|v| v.as_str()).unwrap_or("unknown error");
-    let cause = error.get("Cause").and_then(|v| v.as_str()).unwrap_or_default();
+    let name = error
+        .get("Error")
+        .and_then(|v| v.as_str())
+        .unwrap_or("unknown error");
+    let cause = error
+        .get("Cause")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
     // The cause of a Lambda error is JSON carrying errorMessage.
     let message = serde_json::from_str::<serde_json::Value>(cause)
         .ok()
-        .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_owned))
+        .and_then(|v| {
+            v.get("errorMessage")
+                .and_then(|m| m.as_str())
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| cause.to_owned());
     let mut reason = format!("provisioning failed: {name}");
     if !message.is_empty() {
@@ -167,7 +178,11 @@ fn reason_of(input: &StepInput) -> String {
     reason.chars().take(500).collect()
 }
 
-async fn load_tenant(services: &Services, step: Step, tenant_id: &str) -> Result<TenantRecord, StepError> {
+async fn load_tenant(
+    services: &Services,
+    step: Step,
+    tenant_id: &str,
+) -> Result<TenantRecord, StepError> {
     services
         .store
         .get_tenant(tenant_id)
@@ -201,8 +216,16 @@ async fn run_forward(
         finished_at: None,
         error: None,
     };
-    if let Err(error) = services.store.put_item(step_item(tenant_id, &started), true).await {
-        return Err(StepError::from_error(step, "recording the step start failed", error));
+    if let Err(error) = services
+        .store
+        .put_item(step_item(tenant_id, &started), true)
+        .await
+    {
+        return Err(StepError::from_error(
+            step,
+            "recording the step start failed",
+            error,
+        ));
     }
     let started_at = match services.store.get_step(tenant_id, attempt, step).await {
         Ok(Some(record)) => record.started_at,
@@ -234,7 +257,11 @@ async fn run_forward(
         };
         let mut failed = failed;
         failed.started_at = started_at;
-        if let Err(record_error) = services.store.put_item(step_item(tenant_id, &failed), false).await {
+        if let Err(record_error) = services
+            .store
+            .put_item(step_item(tenant_id, &failed), false)
+            .await
+        {
             tracing::warn!(error = %cause_chain(&record_error), "recording the step failure failed");
         }
     }
@@ -258,7 +285,11 @@ impl StepRun<'_> {
         StepError::from_error(self.step, what, error)
     }
 
-    fn succeeded_write(&self, tenant: &TenantRecord, now: OffsetDateTime) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StepError> {
+    fn succeeded_write(
+        &self,
+        tenant: &TenantRecord,
+        now: OffsetDateTime,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StepError> {
         let record = StepRecord {
             attempt: self.attempt,
             step: self.step,
@@ -304,7 +335,10 @@ impl StepRun<'_> {
         if subdomain_owner.as_deref() != Some(tenant.tenant_id.as_str()) {
             return Err(StepError::fatal(
                 self.step,
-                format!("subdomain {} is not claimed by this tenant", tenant.subdomain.as_str()),
+                format!(
+                    "subdomain {} is not claimed by this tenant",
+                    tenant.subdomain.as_str()
+                ),
             ));
         }
         let email_owner = store
@@ -312,15 +346,27 @@ impl StepRun<'_> {
             .await
             .map_err(|e| self.store_error("reading the email claim failed", e))?;
         if email_owner.as_deref() != Some(tenant.tenant_id.as_str()) {
-            return Err(StepError::fatal(self.step, "the admin email is not claimed by this tenant"));
-        }
-        if !self.services.config.served_regions.contains(tenant.residency) {
             return Err(StepError::fatal(
                 self.step,
-                format!("region {} is not served by this deployment", tenant.residency.as_str()),
+                "the admin email is not claimed by this tenant",
             ));
         }
-        self.commit(tenant, self.change(), "tenant, claims and region checked").await?;
+        if !self
+            .services
+            .config
+            .served_regions
+            .contains(tenant.residency)
+        {
+            return Err(StepError::fatal(
+                self.step,
+                format!(
+                    "region {} is not served by this deployment",
+                    tenant.residency.as_str()
+                ),
+            ));
+        }
+        self.commit(tenant, self.change(), "tenant, claims and region checked")
+            .await?;
         Ok(done(self.step, true))
     }
 
@@ -346,7 +392,8 @@ impl StepRun<'_> {
             CellKind::Dedicated => "dedicated",
         };
         for (cell_id, capacity) in candidates {
-            let mut member: Item = DynamoStore::key(keys::cell(&cell_id), &keys::cell_member(&tenant.tenant_id));
+            let mut member: Item =
+                DynamoStore::key(keys::cell(&cell_id), keys::cell_member(&tenant.tenant_id));
             member.insert("tenant_id".into(), s(&tenant.tenant_id));
             member.insert("cell_id".into(), s(&cell_id));
             let change = self
@@ -377,7 +424,14 @@ impl StepRun<'_> {
                         )
                         .map_err(|e| self.store_error("building the cell update failed", e))?,
                 );
-            match self.commit(tenant, change, &format!("placed on {kind_name} cell {cell_id}")).await {
+            match self
+                .commit(
+                    tenant,
+                    change,
+                    &format!("placed on {kind_name} cell {cell_id}"),
+                )
+                .await
+            {
                 Ok(()) => return Ok(done(self.step, true)),
                 Err(error) => {
                     tracing::info!(cell_id, error = %cause_chain(&error), "reserving a place failed; checking whether the cell is full");
@@ -395,14 +449,19 @@ impl StepRun<'_> {
             if !full {
                 return Err(StepError::Transient {
                     step: self.step.as_str(),
-                    message: format!("reserving a place on cell {cell_id} conflicted with another write"),
+                    message: format!(
+                        "reserving a place on cell {cell_id} conflicted with another write"
+                    ),
                     source: None,
                 });
             }
         }
         Err(StepError::fatal(
             self.step,
-            format!("no {kind_name} cell in {} has free capacity", tenant.residency.as_str()),
+            format!(
+                "no {kind_name} cell in {} has free capacity",
+                tenant.residency.as_str()
+            ),
         ))
     }
 
@@ -424,7 +483,9 @@ impl StepRun<'_> {
                     .tables
                     .create(region, &table_name, &tenant.tenant_id)
                     .await
-                    .map_err(|e| StepError::from_error(self.step, "creating the tenant table failed", e))?;
+                    .map_err(|e| {
+                        StepError::from_error(self.step, "creating the tenant table failed", e)
+                    })?;
                 DataStoreKind::Dedicated { table_name }
             }
         };
@@ -450,8 +511,12 @@ impl StepRun<'_> {
                 .map_err(|e| self.store_error("building the data store item failed", e))?,
         );
         let description = match kind {
-            DataStoreKind::Shared => format!("shared partition registered in {region} with a data key"),
-            DataStoreKind::Dedicated { table_name } => format!("dedicated table {table_name} created in {region}"),
+            DataStoreKind::Shared => {
+                format!("shared partition registered in {region} with a data key")
+            }
+            DataStoreKind::Dedicated { table_name } => {
+                format!("dedicated table {table_name} created in {region}")
+            }
         };
         self.commit(tenant, change, &description).await?;
         Ok(done(self.step, ready))
@@ -464,7 +529,8 @@ impl StepRun<'_> {
             .await
             .map_err(|e| self.store_error("reading the data store failed", e))?
             .ok_or_else(|| StepError::fatal(self.step, "the data store record is missing"))?;
-        let record = data_store_from_item(&item).map_err(|e| self.store_error("the data store record is unreadable", e))?;
+        let record = data_store_from_item(&item)
+            .map_err(|e| self.store_error("the data store record is unreadable", e))?;
         if record.ready {
             return Ok(done(self.step, true));
         }
@@ -476,9 +542,14 @@ impl StepRun<'_> {
             .tables
             .is_active(&record.aws_region, table_name)
             .await
-            .map_err(|e| StepError::from_error(self.step, "describing the tenant table failed", e))?;
+            .map_err(|e| {
+                StepError::from_error(self.step, "describing the tenant table failed", e)
+            })?;
         match active {
-            None => Err(StepError::fatal(self.step, format!("table {table_name} does not exist"))),
+            None => Err(StepError::fatal(
+                self.step,
+                format!("table {table_name} does not exist"),
+            )),
             Some(false) => Ok(done(self.step, false)),
             Some(true) => {
                 let change = self.change().with(
@@ -493,7 +564,8 @@ impl StepRun<'_> {
                         )
                         .map_err(|e| self.store_error("building the update failed", e))?,
                 );
-                self.commit(tenant, change, &format!("table {table_name} is active")).await?;
+                self.commit(tenant, change, &format!("table {table_name} is active"))
+                    .await?;
                 Ok(done(self.step, true))
             }
         }
@@ -523,7 +595,10 @@ impl StepRun<'_> {
         self.commit(
             tenant,
             change,
-            &format!("template {} version {} applied", template.id, template.version),
+            &format!(
+                "template {} version {} applied",
+                template.id, template.version
+            ),
         )
         .await?;
         Ok(done(self.step, true))
@@ -543,7 +618,12 @@ impl StepRun<'_> {
         let modules = enabled_modules(tenant.plan, template);
         let names: Vec<String> = modules
             .iter()
-            .map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
+            .map(|m| {
+                serde_json::to_value(m)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
             .collect();
         let mut item = DynamoStore::key(keys::tenant(&tenant.tenant_id), keys::MODULES_SK);
         item.insert("tenant_id".into(), s(&tenant.tenant_id));
@@ -557,11 +637,19 @@ impl StepRun<'_> {
                 .put_new(item)
                 .map_err(|e| self.store_error("building the modules failed", e))?,
         );
-        self.commit(tenant, change, &format!("modules enabled: {}", names.join(", "))).await?;
+        self.commit(
+            tenant,
+            change,
+            &format!("modules enabled: {}", names.join(", ")),
+        )
+        .await?;
         Ok(done(self.step, true))
     }
 
-    async fn create_admin_invitation(&self, tenant: &TenantRecord) -> Result<StepOutput, StepError> {
+    async fn create_admin_invitation(
+        &self,
+        tenant: &TenantRecord,
+    ) -> Result<StepOutput, StepError> {
         let store = self.store();
         if store
             .get(keys::tenant(&tenant.tenant_id), keys::INVITATION_SK)
@@ -578,22 +666,36 @@ impl StepRun<'_> {
             .kms
             .seal(token.expose(), invitation_context(&tenant.tenant_id))
             .await
-            .map_err(|e| StepError::from_error(self.step, "sealing the invitation token failed", e))?;
+            .map_err(|e| {
+                StepError::from_error(self.step, "sealing the invitation token failed", e)
+            })?;
         let expires_at = OffsetDateTime::now_utc() + time::Duration::days(INVITATION_TTL_DAYS);
         let mut invitation = DynamoStore::key(keys::tenant(&tenant.tenant_id), keys::INVITATION_SK);
         invitation.insert("tenant_id".into(), s(&tenant.tenant_id));
         invitation.insert("email".into(), s(tenant.email.as_str()));
         invitation.insert("token_hash".into(), s(&hash));
-        invitation.insert("sealed_token".into(), s(serde_json::to_string(&sealed).unwrap_or_default()));
+        invitation.insert(
+            "sealed_token".into(),
+            s(serde_json::to_string(&sealed).unwrap_or_default()),
+        );
         invitation.insert("expires_at_time".into(), ts(expires_at));
         let mut lookup = DynamoStore::key(keys::invitation_token(&hash), "INVITE");
         lookup.insert("tenant_id".into(), s(&tenant.tenant_id));
         lookup.insert(keys::TTL.into(), n(expires_at.unix_timestamp()));
         let change = self
             .change()
-            .with(store.put_new(invitation).map_err(|e| self.store_error("building the invitation failed", e))?)
-            .with(store.put_new(lookup).map_err(|e| self.store_error("building the invitation lookup failed", e))?);
-        self.commit(tenant, change, "admin invitation created").await?;
+            .with(
+                store
+                    .put_new(invitation)
+                    .map_err(|e| self.store_error("building the invitation failed", e))?,
+            )
+            .with(
+                store
+                    .put_new(lookup)
+                    .map_err(|e| self.store_error("building the invitation lookup failed", e))?,
+            );
+        self.commit(tenant, change, "admin invitation created")
+            .await?;
         Ok(done(self.step, true))
     }
 
@@ -607,7 +709,10 @@ impl StepRun<'_> {
         let sealed: Option<SealedSecret> = Reader::new(&invitation)
             .opt_s("sealed_token")
             .and_then(|text| serde_json::from_str(text).ok());
-        let url = workspace_url(&tenant.subdomain, &self.services.config.workspace_base_domain);
+        let url = workspace_url(
+            &tenant.subdomain,
+            &self.services.config.workspace_base_domain,
+        );
         let message = EmailMessage {
             message_id: MessageId::generate().as_str().to_owned(),
             tenant_id: tenant.tenant_id.clone(),
@@ -641,7 +746,10 @@ impl StepRun<'_> {
                 )
                 .map_err(|e| self.store_error("building the invitation update failed", e))?,
         )
-        .with(outbox_write(store, &message, now).map_err(|e| self.store_error("building the welcome email failed", e))?);
+        .with(
+            outbox_write(store, &message, now)
+                .map_err(|e| self.store_error("building the welcome email failed", e))?,
+        );
         store
             .commit_change(tenant, change, now)
             .await
@@ -706,7 +814,10 @@ pub async fn rollback(
                 if let Ok(Some(mut record)) = store.get_step(tenant_id, attempt, forward).await {
                     record.status = StepStatus::Undone;
                     record.finished_at = Some(now);
-                    change = change.with(store.put_any(step_item(tenant_id, &record)).map_err(|e| StepError::from_error(step, "building the step record failed", e))?);
+                    change =
+                        change.with(store.put_any(step_item(tenant_id, &record)).map_err(|e| {
+                            StepError::from_error(step, "building the step record failed", e)
+                        })?);
                 }
                 match store.commit_change(&tenant, change, now).await {
                     Ok(audit) => {
@@ -714,7 +825,12 @@ pub async fn rollback(
                         tenant.audit_head = audit.hash;
                     }
                     Err(error) if error.is_transient() || error.condition_failed_at(0) => {
-                        return Err(StepError::from_error(step, "undo conflicted; retrying", error).into_transient());
+                        return Err(StepError::from_error(
+                            step,
+                            "undo conflicted; retrying",
+                            error,
+                        )
+                        .into_transient());
                     }
                     Err(error) => {
                         tracing::error!(undo = forward.as_str(), error = %cause_chain(&error), "undo failed");
@@ -732,7 +848,10 @@ pub async fn rollback(
     if !failures.is_empty() {
         return Err(StepError::fatal(
             step,
-            format!("undo failed for {}; the tenant stays provisioning for the watchdog", failures.join(", ")),
+            format!(
+                "undo failed for {}; the tenant stays provisioning for the watchdog",
+                failures.join(", ")
+            ),
         ));
     }
 
@@ -747,19 +866,53 @@ pub async fn rollback(
         },
         secret: None,
     };
-    let change = TenantChange::new(Actor::system("provisioner"), "provisioning.rolled_back", reason)
-        .to_state(TenantState::Deactivated)
-        .remove("workspace_url")
-        .remove("cell_id")
-        .with(store.delete_owned(keys::subdomain_claim(tenant.subdomain.as_str()), keys::CLAIM_SK, tenant_id).map_err(|e| StepError::from_error(step, "building the claim release failed", e))?)
-        .with(store.delete_owned(keys::email_claim(tenant.email.as_str()), keys::CLAIM_SK, tenant_id).map_err(|e| StepError::from_error(step, "building the claim release failed", e))?)
-        .with(outbox_write(store, &message, now).map_err(|e| StepError::from_error(step, "building the email failed", e))?);
+    let change = TenantChange::new(
+        Actor::system("provisioner"),
+        "provisioning.rolled_back",
+        reason,
+    )
+    .to_state(TenantState::Deactivated)
+    .remove("workspace_url")
+    .remove("cell_id")
+    .with(
+        store
+            .delete_owned(
+                keys::subdomain_claim(tenant.subdomain.as_str()),
+                keys::CLAIM_SK,
+                tenant_id,
+            )
+            .map_err(|e| StepError::from_error(step, "building the claim release failed", e))?,
+    )
+    .with(
+        store
+            .delete_owned(
+                keys::email_claim(tenant.email.as_str()),
+                keys::CLAIM_SK,
+                tenant_id,
+            )
+            .map_err(|e| StepError::from_error(step, "building the claim release failed", e))?,
+    )
+    .with(
+        outbox_write(store, &message, now)
+            .map_err(|e| StepError::from_error(step, "building the email failed", e))?,
+    );
     match store.commit_change(&tenant, change, now).await {
         Ok(_) => {}
-        Err(error) if error.condition_failed_at(FIRST_EXTRA_WRITE) || error.condition_failed_at(FIRST_EXTRA_WRITE + 1) => {
-            return Err(StepError::fatal(step, "a claim belongs to another tenant; it was left in place"));
+        Err(error)
+            if error.condition_failed_at(FIRST_EXTRA_WRITE)
+                || error.condition_failed_at(FIRST_EXTRA_WRITE + 1) =>
+        {
+            return Err(StepError::fatal(
+                step,
+                "a claim belongs to another tenant; it was left in place",
+            ));
         }
-        Err(error) => return Err(StepError::from_error(step, "deactivating the tenant failed", error).into_transient()),
+        Err(error) => {
+            return Err(
+                StepError::from_error(step, "deactivating the tenant failed", error)
+                    .into_transient(),
+            )
+        }
     }
     tracing::info!("tenant rolled back and deactivated");
     dispatch(store, &services.queue, &message).await;
@@ -770,9 +923,20 @@ impl StepError {
     /// Treats a failure as retryable: used where a retry re-reads the state and converges.
     fn into_transient(self) -> Self {
         match self {
-            Self::Fatal { step, message, source } | Self::Transient { step, message, source } => {
-                Self::Transient { step, message, source }
+            Self::Fatal {
+                step,
+                message,
+                source,
             }
+            | Self::Transient {
+                step,
+                message,
+                source,
+            } => Self::Transient {
+                step,
+                message,
+                source,
+            },
         }
     }
 }
@@ -781,7 +945,11 @@ type UndoWrites = Option<(String, Vec<aws_sdk_dynamodb::types::TransactWriteItem
 
 /// What undoing `step` takes: external effects happen here, table writes are returned to be
 /// committed with the audit entry. `None` when the step left nothing behind.
-async fn undo(services: &Services, tenant: &TenantRecord, step: Step) -> Result<UndoWrites, StepError> {
+async fn undo(
+    services: &Services,
+    tenant: &TenantRecord,
+    step: Step,
+) -> Result<UndoWrites, StepError> {
     let store = &services.store;
     let tenant_id = tenant.tenant_id.as_str();
     let pk = keys::tenant(tenant_id);
@@ -793,41 +961,83 @@ async fn undo(services: &Services, tenant: &TenantRecord, step: Step) -> Result<
     match step {
         Step::Validate | Step::CheckDataStore | Step::Activate => Ok(None),
         Step::CreateAdminInvitation => {
-            let Some(item) = exists(keys::INVITATION_SK).await.map_err(|e| fail("reading the invitation failed", e))? else {
+            let Some(item) = exists(keys::INVITATION_SK)
+                .await
+                .map_err(|e| fail("reading the invitation failed", e))?
+            else {
                 return Ok(None);
             };
-            let hash = Reader::new(&item).opt_s("token_hash").unwrap_or_default().to_owned();
+            let hash = Reader::new(&item)
+                .opt_s("token_hash")
+                .unwrap_or_default()
+                .to_owned();
             let writes = vec![
-                store.delete_any(pk.clone(), keys::INVITATION_SK).map_err(|e| fail("building the delete failed", e))?,
-                store.delete_any(keys::invitation_token(&hash), "INVITE").map_err(|e| fail("building the delete failed", e))?,
+                store
+                    .delete_any(pk.clone(), keys::INVITATION_SK)
+                    .map_err(|e| fail("building the delete failed", e))?,
+                store
+                    .delete_any(keys::invitation_token(&hash), "INVITE")
+                    .map_err(|e| fail("building the delete failed", e))?,
             ];
             Ok(Some(("admin invitation deleted".into(), writes)))
         }
         Step::EnableModules | Step::ApplyConfigTemplate => {
-            let sk = if step == Step::EnableModules { keys::MODULES_SK } else { keys::CONFIG_SK };
-            if exists(sk).await.map_err(|e| fail("reading failed", e))?.is_none() {
+            let sk = if step == Step::EnableModules {
+                keys::MODULES_SK
+            } else {
+                keys::CONFIG_SK
+            };
+            if exists(sk)
+                .await
+                .map_err(|e| fail("reading failed", e))?
+                .is_none()
+            {
                 return Ok(None);
             }
-            let writes = vec![store.delete_any(pk.clone(), sk).map_err(|e| fail("building the delete failed", e))?];
+            let writes = vec![store
+                .delete_any(pk.clone(), sk)
+                .map_err(|e| fail("building the delete failed", e))?];
             Ok(Some((format!("{} removed", sk.to_lowercase()), writes)))
         }
         Step::CreateDataStore => {
-            let record = store.get_data_store(tenant_id).await.map_err(|e| fail("reading the data store failed", e))?;
+            let record = store
+                .get_data_store(tenant_id)
+                .await
+                .map_err(|e| fail("reading the data store failed", e))?;
             let region = tenant.residency.aws_region();
             // The table may exist without its record when a run stopped between the two.
             let mut description = Vec::new();
             if placement(tenant.plan, tenant.on_trial) == CellKind::Dedicated
-                || matches!(record.as_ref().map(|r| &r.kind), Some(DataStoreKind::Dedicated { .. }))
+                || matches!(
+                    record.as_ref().map(|r| &r.kind),
+                    Some(DataStoreKind::Dedicated { .. })
+                )
             {
                 let table = keys::dedicated_table(tenant_id);
-                if services.tables.is_active(region, &table).await.map_err(|e| StepError::from_error(Step::Rollback, "describing the tenant table failed", e))?.is_some() {
-                    services.tables.delete(region, &table).await.map_err(|e| StepError::from_error(Step::Rollback, "deleting the tenant table failed", e))?;
+                if services
+                    .tables
+                    .is_active(region, &table)
+                    .await
+                    .map_err(|e| {
+                        StepError::from_error(
+                            Step::Rollback,
+                            "describing the tenant table failed",
+                            e,
+                        )
+                    })?
+                    .is_some()
+                {
+                    services.tables.delete(region, &table).await.map_err(|e| {
+                        StepError::from_error(Step::Rollback, "deleting the tenant table failed", e)
+                    })?;
                     description.push(format!("table {table} deleted in {region}"));
                 }
             }
             if record.is_some() {
                 description.push("data store record and encrypted data key deleted".into());
-                let writes = vec![store.delete_any(pk.clone(), keys::DATASTORE_SK).map_err(|e| fail("building the delete failed", e))?];
+                let writes = vec![store
+                    .delete_any(pk.clone(), keys::DATASTORE_SK)
+                    .map_err(|e| fail("building the delete failed", e))?];
                 return Ok(Some((description.join("; "), writes)));
             }
             if description.is_empty() {
@@ -851,7 +1061,11 @@ async fn undo(services: &Services, tenant: &TenantRecord, step: Step) -> Result<
                 .delete_any(keys::cell(&cell_id), &keys::cell_member(tenant_id))
                 .map_err(|e| fail("building the delete failed", e))?];
             if cell_id.starts_with("dedicated-") {
-                writes.push(store.delete_any(keys::cell(&cell_id), keys::CELL_SK).map_err(|e| fail("building the delete failed", e))?);
+                writes.push(
+                    store
+                        .delete_any(keys::cell(&cell_id), keys::CELL_SK)
+                        .map_err(|e| fail("building the delete failed", e))?,
+                );
             } else {
                 writes.push(
                     store

@@ -115,7 +115,10 @@ pub async fn scan(services: &Services) -> anyhow::Result<ScanReport> {
     }
     for residency in Residency::ALL {
         let region = residency.aws_region();
-        let tables = services.tables.list(region, keys::DEDICATED_TABLE_PREFIX).await?;
+        let tables = services
+            .tables
+            .list(region, keys::DEDICATED_TABLE_PREFIX)
+            .await?;
         for table in tables {
             *report.artifacts.entry("tenant_table").or_default() += 1;
             let owner = table.trim_start_matches(keys::DEDICATED_TABLE_PREFIX);

@@ -54,7 +54,14 @@ pub async fn create_signup(
         .map_err(ApiError::Validation)?;
 
     let store = &services.store;
-    limit(store, "signup-ip", client_ip, config.signup_limit_per_ip_per_hour, now).await?;
+    limit(
+        store,
+        "signup-ip",
+        client_ip,
+        config.signup_limit_per_ip_per_hour,
+        now,
+    )
+    .await?;
     limit(
         store,
         "signup-email",
@@ -128,7 +135,11 @@ pub async fn create_signup(
             &tenant_id,
             now,
         ))?,
-        store.put_new(claim_item(keys::email_claim(signup.email.as_str()), &tenant_id, now))?,
+        store.put_new(claim_item(
+            keys::email_claim(signup.email.as_str()),
+            &tenant_id,
+            now,
+        ))?,
         store.put_new(tenant_item(&tenant))?,
         store.put_new(audit_item(&record))?,
         store.put_new(signup_item(&signup_record))?,
@@ -269,7 +280,11 @@ pub async fn subdomain_availability(
     let subdomain = match Subdomain::parse(name) {
         Ok(subdomain) => subdomain,
         Err(error) => {
-            let reason = if error.code == "reserved" { "reserved" } else { "invalid" };
+            let reason = if error.code == "reserved" {
+                "reserved"
+            } else {
+                "invalid"
+            };
             return Ok(unavailable(reason, error.message));
         }
     };
@@ -353,7 +368,9 @@ pub async fn signup_status(store: &DynamoStore, signup_id: &str) -> Result<Signu
         state_reason: tenant.state_reason,
         email_verified: signup.verified_at.is_some(),
         subdomain: tenant.subdomain.as_str().to_owned(),
-        workspace_url: tenant.workspace_url.filter(|_| tenant.state == TenantState::Active),
+        workspace_url: tenant
+            .workspace_url
+            .filter(|_| tenant.state == TenantState::Active),
         created_at: format_time(tenant.created_at),
         updated_at: format_time(tenant.updated_at),
         provisioning_attempt: tenant.attempt,
@@ -381,7 +398,14 @@ pub async fn resend_verification(
             message: "this signup is already verified; nothing to resend".into(),
         });
     }
-    limit(store, "resend", signup_id, services.config.resend_limit_per_hour, now).await?;
+    limit(
+        store,
+        "resend",
+        signup_id,
+        services.config.resend_limit_per_hour,
+        now,
+    )
+    .await?;
     let tenant = store
         .get_tenant(&signup.tenant_id)
         .await
@@ -405,7 +429,8 @@ pub async fn resend_verification(
         use_case: tenant.use_case,
         plan: tenant.plan,
     };
-    let message = verification_message(services, &tenant.tenant_id, signup_id, &valid, &token).await?;
+    let message =
+        verification_message(services, &tenant.tenant_id, signup_id, &valid, &token).await?;
     let verification = VerificationRecord {
         token_hash: token_hash.clone(),
         signup_id: signup_id.to_owned(),
@@ -435,7 +460,8 @@ pub async fn resend_verification(
         if error.condition_failed_at(2) {
             ApiError::Conflict {
                 errors: vec![],
-                message: "the signup changed meanwhile (verified or resent); reload its status".into(),
+                message: "the signup changed meanwhile (verified or resent); reload its status"
+                    .into(),
             }
         } else {
             ApiError::unexpected(error)

@@ -43,7 +43,8 @@ pub async fn confirm(
     let token = token.trim();
     if token.is_empty() || token.len() > MAX_TOKEN_LENGTH {
         return Err(ApiError::BadRequest(
-            "token is missing or malformed; open the link from the newest verification email".into(),
+            "token is missing or malformed; open the link from the newest verification email"
+                .into(),
         ));
     }
     let store = &services.store;
@@ -177,11 +178,17 @@ pub fn outcome_page(outcome: &VerifyOutcome) -> String {
         VerifyStatus::Verified => "Your email address is confirmed. Your workspace is being created; we will email you when it is ready, usually within a minute.",
         VerifyStatus::AlreadyVerified => "This email address was already confirmed. Nothing else to do here.",
     };
-    page("Email address confirmed", &format!("<p>{}</p>", escape(text)))
+    page(
+        "Email address confirmed",
+        &format!("<p>{}</p>", escape(text)),
+    )
 }
 
 pub fn error_page(error: &ApiError) -> String {
-    page("This link cannot be used", &format!("<p>{}</p>", escape(&error.to_string())))
+    page(
+        "This link cannot be used",
+        &format!("<p>{}</p>", escape(&error.to_string())),
+    )
 }
 
 /// The token of a form body `token=...`.

@@ -23,10 +23,15 @@ pub struct WatchdogReport {
 
 /// Resumes or rolls back every tenant stuck in provisioning at `now`.
 pub async fn run(services: &Services, now: OffsetDateTime) -> anyhow::Result<WatchdogReport> {
-    let threshold = now - time::Duration::seconds(services.config.provisioning_stuck_after_seconds as i64);
+    let threshold =
+        now - time::Duration::seconds(services.config.provisioning_stuck_after_seconds as i64);
     let items = services
         .store
-        .query_index_before(&keys::state_index(TenantState::Provisioning), &format_time(threshold), 25)
+        .query_index_before(
+            &keys::state_index(TenantState::Provisioning),
+            &format_time(threshold),
+            25,
+        )
         .await?;
     let mut report = WatchdogReport::default();
     for item in items {
@@ -61,10 +66,11 @@ async fn handle(
     tenant: crate::records::TenantRecord,
     now: OffsetDateTime,
 ) -> anyhow::Result<Action> {
-    let arn = tenant
-        .execution_arn
-        .clone()
-        .unwrap_or_else(|| services.workflow.execution_arn(&execution_name(&tenant.tenant_id, tenant.attempt.max(1))));
+    let arn = tenant.execution_arn.clone().unwrap_or_else(|| {
+        services
+            .workflow
+            .execution_arn(&execution_name(&tenant.tenant_id, tenant.attempt.max(1)))
+    });
     let execution = services.workflow.describe(&arn).await?;
     tracing::warn!(execution = ?execution, "tenant made no progress in provisioning");
     if execution == ExecutionState::Running {
@@ -87,7 +93,10 @@ async fn handle(
     let change = TenantChange::new(
         Actor::system("watchdog"),
         "provisioning.resumed",
-        format!("no progress for {} s; starting attempt {attempt}", services.config.provisioning_stuck_after_seconds),
+        format!(
+            "no progress for {} s; starting attempt {attempt}",
+            services.config.provisioning_stuck_after_seconds
+        ),
     )
     .set("attempt", n(attempt))
     .set("execution_arn", s(services.workflow.execution_arn(&name)));
