@@ -74,11 +74,17 @@ impl TestStack {
         let root = repository_root();
         let moto_bin = root.join(".venv/bin/moto_server");
         if !moto_bin.exists() {
-            bail!("{} not found; run scripts/test or scripts/dev once to create the venv", moto_bin.display());
+            bail!(
+                "{} not found; run scripts/test or scripts/dev once to create the venv",
+                moto_bin.display()
+            );
         }
         let runtime_bin = target_dir().join("local-runtime");
         if !runtime_bin.exists() {
-            bail!("{} not found; run cargo build --workspace", runtime_bin.display());
+            bail!(
+                "{} not found; run cargo build --workspace",
+                runtime_bin.display()
+            );
         }
         let aws_port = free_port();
         let moto = Guard(
@@ -93,7 +99,12 @@ impl TestStack {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()?;
-        wait_until(&client, &format!("{aws_url}/moto-api/"), Duration::from_secs(30)).await?;
+        wait_until(
+            &client,
+            &format!("{aws_url}/moto-api/"),
+            Duration::from_secs(30),
+        )
+        .await?;
 
         let api_port = free_port();
         let log_dir = std::env::temp_dir().join(format!("onboarding-stack-{api_port}"));
@@ -107,7 +118,10 @@ impl TestStack {
             .env("LOCAL_FUNCTIONS_DIR", target_dir())
             .env("LOCAL_TRUST_FORWARDED_FOR", "1")
             .env("LOCAL_LOG_DIR", &log_dir)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env_remove("LOCAL_FAIL_STEP")
             .stdout(Stdio::null())
             .stderr(
@@ -120,9 +134,18 @@ impl TestStack {
         }
         let runtime = Guard(command.spawn().context("starting local-runtime")?);
         let api_url = format!("http://127.0.0.1:{api_port}");
-        wait_until(&client, &format!("{api_url}/_local/health"), Duration::from_secs(60))
-            .await
-            .with_context(|| format!("the local runtime did not become ready; see {}", log_dir.display()))?;
+        wait_until(
+            &client,
+            &format!("{api_url}/_local/health"),
+            Duration::from_secs(60),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "the local runtime did not become ready; see {}",
+                log_dir.display()
+            )
+        })?;
         let resources = client
             .get(format!("{api_url}/_local/resources"))
             .send()
@@ -171,12 +194,21 @@ impl TestStack {
     }
 
     /// Waits for an email to `to` whose subject contains `subject`.
-    pub async fn wait_for_email(&self, to: &str, subject: &str, timeout: Duration) -> anyhow::Result<Value> {
+    pub async fn wait_for_email(
+        &self,
+        to: &str,
+        subject: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
         let deadline = Instant::now() + timeout;
         loop {
             for email in self.mailbox().await {
-                let to_matches = email["to"].as_array().is_some_and(|list| list.iter().any(|a| a == to));
-                let subject_matches = email["subject"].as_str().is_some_and(|s| s.contains(subject));
+                let to_matches = email["to"]
+                    .as_array()
+                    .is_some_and(|list| list.iter().any(|a| a == to));
+                let subject_matches = email["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.contains(subject));
                 if to_matches && subject_matches {
                     return Ok(email);
                 }
@@ -215,7 +247,12 @@ impl TestStack {
     }
 
     /// Polls the signup until its state is one of `states`.
-    pub async fn wait_for_state(&self, signup_id: &str, states: &[&str], timeout: Duration) -> anyhow::Result<Value> {
+    pub async fn wait_for_state(
+        &self,
+        signup_id: &str,
+        states: &[&str],
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
         let deadline = Instant::now() + timeout;
         loop {
             let status = self.signup_status(signup_id).await;
@@ -256,7 +293,9 @@ impl TestStack {
 
 /// Looks up a resource's physical id in the runtime's report, whatever its nesting.
 fn find_string(value: &Value, logical_id: &str) -> Option<String> {
-    let entry = value.get(logical_id).or_else(|| value.get("resources")?.get(logical_id))?;
+    let entry = value
+        .get(logical_id)
+        .or_else(|| value.get("resources")?.get(logical_id))?;
     match entry {
         Value::String(text) => Some(text.clone()),
         Value::Object(map) => ["physical_id", "name", "ref", "Ref", "id"]
@@ -300,7 +339,11 @@ pub fn unique_suffix() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    format!("{:x}{}", nanos % 0xfffff, COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{:x}{}",
+        nanos % 0xfffff,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The first link in an email's text that starts with `prefix`.

@@ -51,7 +51,11 @@ async fn signup_verification_and_provisioning_reach_an_active_workspace() {
     assert_eq!(confirmed.status(), 200);
 
     let active = stack
-        .wait_for_state(&signup_id, &["active", "deactivated"], Duration::from_secs(60))
+        .wait_for_state(
+            &signup_id,
+            &["active", "deactivated"],
+            Duration::from_secs(60),
+        )
         .await
         .expect("provisioning finishes");
     assert_eq!(active["state"], "active", "{active}");
@@ -61,8 +65,19 @@ async fn signup_verification_and_provisioning_reach_an_active_workspace() {
         format!("https://{subdomain}.workspaces.example.com")
     );
     let steps = active["steps"].as_array().unwrap();
-    for name in ["validate", "reserve_capacity", "create_data_store", "apply_config_template", "enable_modules", "create_admin_invitation", "activate"] {
-        let step = steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| panic!("step {name} missing from {active}"));
+    for name in [
+        "validate",
+        "reserve_capacity",
+        "create_data_store",
+        "apply_config_template",
+        "enable_modules",
+        "create_admin_invitation",
+        "activate",
+    ] {
+        let step = steps
+            .iter()
+            .find(|s| s["step"] == name)
+            .unwrap_or_else(|| panic!("step {name} missing from {active}"));
         assert_eq!(step["status"], "succeeded", "{step}");
         assert!(step["duration_ms"].as_i64().is_some(), "{step}");
     }
@@ -71,8 +86,11 @@ async fn signup_verification_and_provisioning_reach_an_active_workspace() {
         .wait_for_email(&email, "ready", Duration::from_secs(60))
         .await
         .expect("welcome email arrives");
-    let set_password = link_in(&welcome, &format!("https://{subdomain}.workspaces.example.com/set-password?token="))
-        .unwrap_or_else(|| panic!("the welcome email has no set-password link: {welcome}"));
+    let set_password = link_in(
+        &welcome,
+        &format!("https://{subdomain}.workspaces.example.com/set-password?token="),
+    )
+    .unwrap_or_else(|| panic!("the welcome email has no set-password link: {welcome}"));
     assert!(!set_password.contains("{secret}"), "{set_password}");
 
     // A second POST answers "already verified" and starts nothing.
@@ -87,7 +105,10 @@ async fn signup_verification_and_provisioning_reach_an_active_workspace() {
         .await
         .unwrap();
     assert_eq!(again["status"], "already_verified");
-    assert_eq!(stack.signup_status(&signup_id).await["provisioning_attempt"], 1);
+    assert_eq!(
+        stack.signup_status(&signup_id).await["provisioning_attempt"],
+        1
+    );
 
     let admin = stack.token("ops@example.com", &["platform_admin"]).await;
     let audit: Value = stack
@@ -101,10 +122,18 @@ async fn signup_verification_and_provisioning_reach_an_active_workspace() {
         .await
         .unwrap();
     assert_eq!(audit["chain_valid"], true, "{audit}");
-    let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions.first(), Some(&"signup.created"));
     assert!(actions.contains(&"signup.verified"), "{actions:?}");
-    assert!(actions.contains(&"provisioning.activate.succeeded"), "{actions:?}");
+    assert!(
+        actions.contains(&"provisioning.activate.succeeded"),
+        "{actions:?}"
+    );
 
     let report = stack.scan().await.expect("scan runs");
     assert!(report.is_clean(), "{:?}", report.orphans);
@@ -127,7 +156,11 @@ async fn twenty_concurrent_signups_for_one_subdomain_give_one_202() {
     });
     let results = futures::future::join_all(requests).await;
     let accepted = results.iter().filter(|(status, _)| *status == 202).count();
-    let conflicts: Vec<&Value> = results.iter().filter(|(status, _)| *status == 409).map(|(_, body)| body).collect();
+    let conflicts: Vec<&Value> = results
+        .iter()
+        .filter(|(status, _)| *status == 409)
+        .map(|(_, body)| body)
+        .collect();
     assert_eq!(accepted, 1, "{results:?}");
     assert_eq!(conflicts.len(), 19, "{results:?}");
     for body in conflicts {

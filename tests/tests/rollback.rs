@@ -12,7 +12,11 @@ async fn signup_and_verify(stack: &TestStack, label: &str) -> (Value, String) {
     assert_eq!(response.status(), 202);
     let accepted: Value = response.json().await.unwrap();
     let email = stack
-        .wait_for_email(body["email"].as_str().unwrap(), "Confirm", Duration::from_secs(60))
+        .wait_for_email(
+            body["email"].as_str().unwrap(),
+            "Confirm",
+            Duration::from_secs(60),
+        )
         .await
         .expect("verification email arrives");
     let link = link_in(&email, &stack.url("/v1/verify?token=")).expect("link in email");
@@ -42,7 +46,10 @@ async fn failing_step_is_rolled_back(state_name: &str) {
         .expect("provisioning is rolled back");
     assert_eq!(status["state"], "deactivated", "{status}");
     assert!(
-        status["state_reason"].as_str().unwrap().contains("provisioning failed"),
+        status["state_reason"]
+            .as_str()
+            .unwrap()
+            .contains("provisioning failed"),
         "{status}"
     );
 
@@ -74,8 +81,17 @@ async fn failing_step_is_rolled_back(state_name: &str) {
         .await
         .unwrap();
     assert_eq!(audit["chain_valid"], true, "{audit}");
-    let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions.last(), Some(&"provisioning.rolled_back"), "{actions:?}");
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.last(),
+        Some(&"provisioning.rolled_back"),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test]
@@ -115,9 +131,10 @@ async fn failure_in_activate_is_rolled_back() {
 
 #[tokio::test]
 async fn failure_in_check_data_store_of_a_dedicated_tenant_is_rolled_back() {
-    let stack = TestStack::start_with(StackOptions::default().with("LOCAL_FAIL_STEP", "CheckDataStore"))
-        .await
-        .expect("stack starts");
+    let stack =
+        TestStack::start_with(StackOptions::default().with("LOCAL_FAIL_STEP", "CheckDataStore"))
+            .await
+            .expect("stack starts");
     let admin = stack.token("ops@example.com", &["platform_admin"]).await;
     let mut body = signup_body("dedicated");
     body["plan"] = json!("enterprise");
@@ -145,7 +162,10 @@ async fn failure_in_check_data_store_of_a_dedicated_tenant_is_rolled_back() {
             .json()
             .await
             .unwrap();
-        if tenant["state"] == "deactivated" || tenant["state"] == "active" || std::time::Instant::now() > deadline {
+        if tenant["state"] == "deactivated"
+            || tenant["state"] == "active"
+            || std::time::Instant::now() > deadline
+        {
             break tenant;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
