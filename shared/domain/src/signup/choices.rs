@@ -342,8 +342,14 @@ mod tests {
 
     #[test]
     fn signup_plan_defaults_to_professional_for_other_use_cases() {
-        assert_eq!(Plan::for_signup(None, UseCase::Itsm), Ok(Plan::Professional));
-        assert_eq!(Plan::for_signup(Some(""), UseCase::FullSuite), Ok(Plan::Professional));
+        assert_eq!(
+            Plan::for_signup(None, UseCase::Itsm),
+            Ok(Plan::Professional)
+        );
+        assert_eq!(
+            Plan::for_signup(Some(""), UseCase::FullSuite),
+            Ok(Plan::Professional)
+        );
     }
 
     #[test]
