@@ -220,7 +220,7 @@ impl TestStack {
         }
     }
 
-    /// A token from the local issuer.
+    /// Issues a token from the local issuer.
     pub async fn token(&self, subject: &str, roles: &[&str]) -> String {
         let response: Value = self
             .client
@@ -320,7 +320,7 @@ async fn wait_until(client: &reqwest::Client, url: &str, timeout: Duration) -> a
     }
 }
 
-/// A signup body with a unique subdomain and email.
+/// Builds a signup body with a unique subdomain and email.
 pub fn signup_body(label: &str) -> Value {
     let unique = unique_suffix();
     json!({
@@ -346,7 +346,7 @@ pub fn unique_suffix() -> String {
     )
 }
 
-/// The first link in an email's text that starts with `prefix`.
+/// Finds the first link in an email's text or HTML that starts with `prefix`.
 pub fn link_in(email: &Value, prefix: &str) -> Option<String> {
     let text = [email["text"].as_str(), email["html"].as_str()]
         .into_iter()

@@ -93,7 +93,7 @@ async fn signup_verification_and_provisioning_reach_an_active_workspace() {
     .unwrap_or_else(|| panic!("the welcome email has no set-password link: {welcome}"));
     assert!(!set_password.contains("{secret}"), "{set_password}");
 
-    // A second POST answers "already verified" and starts nothing.
+    // A second POST returns "already verified" and starts nothing.
     let again: Value = stack
         .client
         .post(stack.url("/v1/verify"))

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::telemetry::cause_chain;
 
-/// What can go wrong in an HTTP handler, in terms a client can act on.
+/// Failures of an HTTP handler, in terms a client can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is invalid: {0}")]
@@ -85,7 +85,7 @@ impl ApiError {
         }
     }
 
-    /// The problem details body (RFC 9457).
+    /// Builds the problem details body (RFC 9457).
     pub fn problem(&self, instance: &str) -> serde_json::Value {
         let detail = match self {
             Self::Validation(errors) => format!(
@@ -223,7 +223,7 @@ pub fn html_response(status: StatusCode, html: String) -> Result<Response<Body>,
         .map_err(ApiError::unexpected)
 }
 
-/// The raw body bytes; API Gateway has already decoded a base64 body into `Body::Binary`.
+/// Returns the raw body bytes. API Gateway has already decoded a base64 body into `Body::Binary`.
 pub fn body_bytes(request: &Request) -> &[u8] {
     match request.body() {
         Body::Empty => &[],
@@ -298,8 +298,8 @@ pub fn jwt_claims(request: &Request) -> std::collections::HashMap<String, String
     }
 }
 
-/// Roles of a claim value, which API Gateway renders as `[a b]` for a JSON array; a JSON array,
-/// a comma list or a single role are accepted too.
+/// Parses the roles of a claim value. API Gateway renders a JSON array claim as `[a b]`, and a
+/// JSON array, a comma list or a single role are accepted too.
 pub fn roles_of(claim: &str) -> Vec<String> {
     let trimmed = claim.trim();
     if let Ok(list) = serde_json::from_str::<Vec<String>>(trimmed) {

@@ -189,8 +189,8 @@ pub struct AuditView {
     pub entries: Vec<AuditRecord>,
 }
 
-/// The audit trail of a tenant with the result of checking its hash chain, including that the
-/// newest entry is the head the tenant item points to.
+/// Reads the audit trail of a tenant and checks its hash chain, including that the newest entry
+/// is the head the tenant item points to.
 pub async fn audit_trail(services: &Services, tenant_id: &str) -> Result<AuditView, ApiError> {
     let not_found = || ApiError::NotFound(format!("tenant {tenant_id} does not exist"));
     TenantId::parse(tenant_id).map_err(|_| not_found())?;

@@ -1,4 +1,5 @@
-//! The notifier: renders and sends queued email, at most once per message id.
+//! The notifier: renders and sends queued email, and drops a message whose delivery is already
+//! recorded. Two copies delivered at the same moment can still both be sent.
 
 use onboarding_domain::email::{render, EmailTemplate};
 use time::OffsetDateTime;

@@ -15,7 +15,7 @@ use crate::telemetry::cause_chain;
 /// Outbox items are kept for a month after they are written, then TTL removes them.
 const OUTBOX_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
 
-/// The put of a pending outbox message, for a transaction.
+/// Builds the put of a pending outbox message, for a transaction.
 pub fn outbox_write(
     store: &DynamoStore,
     message: &EmailMessage,
@@ -76,7 +76,7 @@ async fn mark_queued(store: &DynamoStore, message_id: &str) -> Result<(), StoreE
     store.transact(vec![write]).await
 }
 
-/// What one relay run did.
+/// Counts of one relay run.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct RelayReport {
     pub queued: usize,

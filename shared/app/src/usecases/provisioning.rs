@@ -943,8 +943,8 @@ impl StepError {
 
 type UndoWrites = Option<(String, Vec<aws_sdk_dynamodb::types::TransactWriteItem>)>;
 
-/// What undoing `step` takes: external effects happen here, table writes are returned to be
-/// committed with the audit entry. `None` when the step left nothing behind.
+/// Undoes the external effects of `step` and returns the table writes to commit with its audit
+/// entry, or `None` when the step left nothing behind.
 async fn undo(
     services: &Services,
     tenant: &TenantRecord,

@@ -233,7 +233,7 @@ pub async fn seal_token(
         .map_err(ApiError::unexpected)
 }
 
-/// Counts one request against a per-hour limit, answering 429 when it is used up.
+/// Counts one request against a per-hour limit and returns 429 when it is used up.
 pub async fn limit(
     store: &DynamoStore,
     scope: &str,
@@ -303,7 +303,7 @@ pub async fn subdomain_availability(
     })
 }
 
-/// What a Tenant Admin sees while the workspace is prepared.
+/// Status of a signup as shown to the Tenant Admin while the workspace is prepared.
 #[derive(Debug, Serialize)]
 pub struct SignupStatus {
     pub signup_id: String,

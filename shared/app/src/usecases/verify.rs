@@ -30,7 +30,7 @@ pub struct VerifyOutcome {
     pub status_url: String,
 }
 
-/// The longest token accepted, far above the 43 characters of a real one.
+/// Maximum token length accepted, far above the 43 characters of a real one.
 const MAX_TOKEN_LENGTH: usize = 256;
 
 /// Verifies the email address behind `token` and starts provisioning, once.
@@ -160,7 +160,7 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-/// The page behind the emailed link: a confirm button, and no change to anything.
+/// Renders the page behind the emailed link: a confirm button, and no change to anything.
 pub fn confirmation_page(public_api_url: &str, token: &str) -> String {
     page(
         "Confirm your email address",
@@ -191,7 +191,7 @@ pub fn error_page(error: &ApiError) -> String {
     )
 }
 
-/// The token of a form body `token=...`.
+/// Reads the token of a form body `token=...`.
 pub fn token_from_form(body: &[u8]) -> Option<String> {
     url::form_urlencoded::parse(body)
         .find(|(key, _)| key == "token")
