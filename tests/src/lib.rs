@@ -235,6 +235,54 @@ impl TestStack {
         response["token"].as_str().expect("a token").to_owned()
     }
 
+    /// Issues a platform admin token.
+    pub async fn admin_token(&self) -> String {
+        self.token("ops@example.com", &["platform_admin"]).await
+    }
+
+    /// Sends `GET path` with a bearer token and parses the JSON body.
+    pub async fn get_as(&self, path: &str, token: &str) -> Value {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the API answers")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
+    /// Reads a tenant's audit trail through the admin API.
+    pub async fn audit(&self, tenant_id: &str) -> Value {
+        let token = self.admin_token().await;
+        self.get_as(&format!("/v1/admin/tenants/{tenant_id}/audit"), &token)
+            .await
+    }
+
+    /// Polls the admin view of a tenant until its state is one of `states`.
+    pub async fn wait_for_tenant_state(
+        &self,
+        tenant_id: &str,
+        states: &[&str],
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
+        let token = self.admin_token().await;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let tenant = self
+                .get_as(&format!("/v1/admin/tenants/{tenant_id}"), &token)
+                .await;
+            if states.iter().any(|s| tenant["state"] == *s) {
+                return Ok(tenant);
+            }
+            if Instant::now() > deadline {
+                bail!("tenant {tenant_id} did not reach {states:?} within {timeout:?}; last view {tenant}");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     pub async fn signup_status(&self, signup_id: &str) -> Value {
         self.client
             .get(self.url(&format!("/v1/signups/{signup_id}")))
@@ -344,6 +392,19 @@ pub fn unique_suffix() -> String {
         nanos % 0xfffff,
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Lists the actions of an audit trail, oldest first.
+pub fn audit_actions(audit: &Value) -> Vec<String> {
+    audit["entries"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|entry| entry["action"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Finds the first link in an email's text or HTML that starts with `prefix`.

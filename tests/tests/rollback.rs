@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use end_to_end_tests::{link_in, signup_body, StackOptions, TestStack};
+use end_to_end_tests::{audit_actions, link_in, signup_body, StackOptions, TestStack};
 use serde_json::{json, Value};
 
 async fn signup_and_verify(stack: &TestStack, label: &str) -> (Value, String) {
@@ -69,27 +69,12 @@ async fn failing_step_is_rolled_back(state_name: &str) {
     assert_eq!(availability["available"], true, "{availability}");
 
     let tenant_id = status["tenant_id"].as_str().unwrap();
-    let admin = stack.token("ops@example.com", &["platform_admin"]).await;
-    let audit: Value = stack
-        .client
-        .get(stack.url(&format!("/v1/admin/tenants/{tenant_id}/audit")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = stack.audit(tenant_id).await;
     assert_eq!(audit["chain_valid"], true, "{audit}");
-    let actions: Vec<&str> = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = audit_actions(&audit);
     assert_eq!(
-        actions.last(),
-        Some(&"provisioning.rolled_back"),
+        actions.last().map(String::as_str),
+        Some("provisioning.rolled_back"),
         "{actions:?}"
     );
 }
@@ -150,26 +135,14 @@ async fn failure_in_check_data_store_of_a_dedicated_tenant_is_rolled_back() {
     let created: Value = response.json().await.unwrap();
     let tenant_id = created["tenant_id"].as_str().unwrap();
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    let tenant = loop {
-        let tenant: Value = stack
-            .client
-            .get(stack.url(&format!("/v1/admin/tenants/{tenant_id}")))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if tenant["state"] == "deactivated"
-            || tenant["state"] == "active"
-            || std::time::Instant::now() > deadline
-        {
-            break tenant;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let tenant = stack
+        .wait_for_tenant_state(
+            tenant_id,
+            &["deactivated", "active"],
+            Duration::from_secs(90),
+        )
+        .await
+        .expect("provisioning ends");
     assert_eq!(tenant["state"], "deactivated", "{tenant}");
     let report = stack.scan().await.expect("scan runs");
     assert!(report.is_clean(), "{:?}", report.orphans);

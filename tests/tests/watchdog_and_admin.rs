@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use end_to_end_tests::{signup_body, StackOptions, TestStack};
+use end_to_end_tests::{audit_actions, signup_body, StackOptions, TestStack};
 use onboarding_app::aws::dynamo::TenantChange;
 use onboarding_app::aws::items::{n, s};
 use onboarding_domain::audit::Actor;
@@ -48,25 +48,10 @@ async fn run_watchdog(stack: &TestStack) -> Value {
         .unwrap()
 }
 
-async fn audit_actions(stack: &TestStack, tenant_id: &str) -> Vec<String> {
-    let admin = stack.token("ops@example.com", &["platform_admin"]).await;
-    let audit: Value = stack
-        .client
-        .get(stack.url(&format!("/v1/admin/tenants/{tenant_id}/audit")))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+async fn checked_audit_actions(stack: &TestStack, tenant_id: &str) -> Vec<String> {
+    let audit = stack.audit(tenant_id).await;
     assert_eq!(audit["chain_valid"], true, "{audit}");
-    audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap().to_owned())
-        .collect()
+    audit_actions(&audit)
 }
 
 #[tokio::test]
@@ -95,7 +80,7 @@ async fn watchdog_resumes_a_tenant_whose_execution_never_started() {
         .await
         .expect("resumed to active");
     assert_eq!(status["provisioning_attempt"], 2);
-    let actions = audit_actions(&stack, tenant_id).await;
+    let actions = checked_audit_actions(&stack, tenant_id).await;
     assert!(
         actions.contains(&"provisioning.resumed".to_owned()),
         "{actions:?}"
@@ -125,7 +110,7 @@ async fn watchdog_rolls_back_a_tenant_out_of_attempts() {
         .signup_status(accepted["signup_id"].as_str().unwrap())
         .await;
     assert_eq!(status["state"], "deactivated", "{status}");
-    let actions = audit_actions(&stack, tenant_id).await;
+    let actions = checked_audit_actions(&stack, tenant_id).await;
     assert_eq!(
         actions.last().map(String::as_str),
         Some("provisioning.rolled_back"),
@@ -152,23 +137,14 @@ async fn admin_created_enterprise_tenant_gets_a_dedicated_table() {
         .await
         .unwrap();
     let tenant_id = created["tenant_id"].as_str().unwrap().to_owned();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let tenant = loop {
-        let tenant: Value = stack
-            .client
-            .get(stack.url(&format!("/v1/admin/tenants/{tenant_id}")))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if tenant["state"] != "provisioning" || std::time::Instant::now() > deadline {
-            break tenant;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let tenant = stack
+        .wait_for_tenant_state(
+            &tenant_id,
+            &["active", "deactivated"],
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("provisioning ends");
     assert_eq!(tenant["state"], "active", "{tenant}");
     assert_eq!(tenant["cell_id"], format!("dedicated-{tenant_id}"));
     assert_eq!(tenant["on_trial"], false);

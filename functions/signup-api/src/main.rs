@@ -1,8 +1,8 @@
 //! Signup API: create a signup, read its status, resend the verification email, check a subdomain.
 
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{run, service_fn, Body, Error, Request, Response};
-use onboarding_app::http::{self, ApiError, Cors};
+use lambda_http::{Body, Error, Request, Response};
+use onboarding_app::http::{self, ApiError};
 use onboarding_app::usecases::signup;
 use onboarding_app::Services;
 use onboarding_domain::signup::SignupRequest;
@@ -10,22 +10,7 @@ use time::OffsetDateTime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    onboarding_app::telemetry::init();
-    let services = Services::from_env().await?;
-    let cors = Cors {
-        allowed_origin: services.config.cors_allowed_origin.clone(),
-    };
-    run(service_fn(|request: Request| {
-        let services = &services;
-        let cors = &cors;
-        async move {
-            let path = request.uri().path().to_owned();
-            let request_id = http::request_id(&request);
-            let result = route(services, &request).await;
-            Ok::<_, Error>(http::respond(result, &path, &request_id, cors))
-        }
-    }))
-    .await
+    http::run_api(|services, request| Box::pin(route(services, request))).await
 }
 
 async fn route(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {

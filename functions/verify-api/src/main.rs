@@ -1,8 +1,8 @@
 //! Verification API: the page behind the emailed link, and the POST that verifies.
 
 use lambda_http::http::{header, Method, StatusCode};
-use lambda_http::{run, service_fn, Body, Error, Request, Response};
-use onboarding_app::http::{self, ApiError, Cors};
+use lambda_http::{Body, Error, Request, Response};
+use onboarding_app::http::{self, ApiError};
 use onboarding_app::usecases::verify;
 use onboarding_app::Services;
 use serde::Deserialize;
@@ -15,22 +15,7 @@ struct TokenBody {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    onboarding_app::telemetry::init();
-    let services = Services::from_env().await?;
-    let cors = Cors {
-        allowed_origin: services.config.cors_allowed_origin.clone(),
-    };
-    run(service_fn(|request: Request| {
-        let services = &services;
-        let cors = &cors;
-        async move {
-            let path = request.uri().path().to_owned();
-            let request_id = http::request_id(&request);
-            let result = route(services, &request).await;
-            Ok::<_, Error>(http::respond(result, &path, &request_id, cors))
-        }
-    }))
-    .await
+    http::run_api(|services, request| Box::pin(route(services, request))).await
 }
 
 fn is_form(request: &Request) -> bool {

@@ -149,6 +149,35 @@ impl Cors {
     }
 }
 
+/// Runs an HTTP function: builds the services once, then answers every request with `route`,
+/// mapping errors to problem responses and adding CORS headers to every response.
+pub async fn run_api<R>(route: R) -> Result<(), lambda_http::Error>
+where
+    R: for<'a> Fn(
+            &'a crate::Services,
+            &'a Request,
+        ) -> futures::future::BoxFuture<'a, Result<Response<Body>, ApiError>>
+        + Sync,
+{
+    crate::telemetry::init();
+    let services = crate::Services::from_env().await?;
+    let cors = Cors {
+        allowed_origin: services.config.cors_allowed_origin.clone(),
+    };
+    let route = &route;
+    let services = &services;
+    let cors = &cors;
+    lambda_http::run(lambda_http::service_fn(
+        move |request: Request| async move {
+            let path = request.uri().path().to_owned();
+            let request_id = request_id(&request);
+            let result = route(services, &request).await;
+            Ok::<_, lambda_http::Error>(respond(result, &path, &request_id, cors))
+        },
+    ))
+    .await
+}
+
 /// Turns a handler result into the response, logging an unexpected error once with its causes.
 pub fn respond(
     result: Result<Response<Body>, ApiError>,

@@ -2,10 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use onboarding_domain::audit::AuditRecord;
 use onboarding_domain::email::EmailTemplate;
 use onboarding_domain::lifecycle::TenantState;
 use onboarding_domain::provisioning::{Step, StepStatus};
-use onboarding_domain::signup::{CompanyName, EmailAddress, Plan, Residency, Subdomain, UseCase};
+use onboarding_domain::signup::{
+    CompanyName, EmailAddress, Plan, Residency, Subdomain, UseCase, ValidSignup,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -35,6 +38,42 @@ pub struct TenantRecord {
     pub execution_arn: Option<String>,
     pub workspace_url: Option<String>,
     pub cell_id: Option<String>,
+}
+
+impl TenantRecord {
+    /// Builds a new tenant from validated signup data, with `head` as the newest entry of its
+    /// audit chain. Trial, attempt and execution fields start empty for the caller to set.
+    pub fn new(
+        tenant_id: &str,
+        signup: &ValidSignup,
+        state: TenantState,
+        state_reason: &str,
+        head: &AuditRecord,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            tenant_id: tenant_id.to_owned(),
+            signup_id: None,
+            email: signup.email.clone(),
+            company_name: signup.company_name.clone(),
+            subdomain: signup.subdomain.clone(),
+            residency: signup.residency,
+            use_case: signup.use_case,
+            plan: signup.plan,
+            on_trial: false,
+            trial_ends_at: None,
+            state,
+            state_reason: state_reason.to_owned(),
+            created_at: now,
+            updated_at: now,
+            audit_seq: head.seq,
+            audit_head: head.hash.clone(),
+            attempt: 0,
+            execution_arn: None,
+            workspace_url: None,
+            cell_id: None,
+        }
+    }
 }
 
 /// A self-service signup and its current verification token.

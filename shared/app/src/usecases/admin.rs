@@ -8,13 +8,12 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::provisioning::start_execution;
-use super::signup::{taken_conflict, StepView};
+use super::signup::{claim_writes, taken_conflict, StepView};
 use super::verify::execution_name;
 use super::Services;
-use crate::aws::dynamo::{audit_item, claim_item, first_audit, following_audit, tenant_item};
+use crate::aws::dynamo::{audit_item, first_audit, following_audit, tenant_item};
 use crate::aws::items::format_time;
 use crate::http::ApiError;
-use crate::keys;
 use crate::records::TenantRecord;
 
 #[derive(Debug, Serialize)]
@@ -66,42 +65,23 @@ pub async fn create_tenant(
     let attempt = 1;
     let name = execution_name(&tenant_id, attempt);
     let tenant = TenantRecord {
-        tenant_id: tenant_id.clone(),
-        signup_id: None,
-        email: signup.email.clone(),
-        company_name: signup.company_name.clone(),
-        subdomain: signup.subdomain.clone(),
-        residency: signup.residency,
-        use_case: signup.use_case,
-        plan: signup.plan,
-        on_trial: false,
-        trial_ends_at: None,
-        state: TenantState::Provisioning,
-        state_reason: "created by a platform admin".into(),
-        created_at: now,
-        updated_at: now,
-        audit_seq: started.seq,
-        audit_head: started.hash.clone(),
         attempt,
         execution_arn: Some(services.workflow.execution_arn(&name)),
-        workspace_url: None,
-        cell_id: None,
+        ..TenantRecord::new(
+            &tenant_id,
+            &signup,
+            TenantState::Provisioning,
+            "created by a platform admin",
+            &started,
+            now,
+        )
     };
-    let writes = vec![
-        store.put_new(claim_item(
-            keys::subdomain_claim(signup.subdomain.as_str()),
-            &tenant_id,
-            now,
-        ))?,
-        store.put_new(claim_item(
-            keys::email_claim(signup.email.as_str()),
-            &tenant_id,
-            now,
-        ))?,
+    let mut writes = claim_writes(store, &signup, &tenant_id, now)?;
+    writes.extend([
         store.put_new(tenant_item(&tenant))?,
         store.put_new(audit_item(&created))?,
         store.put_new(audit_item(&started))?,
-    ];
+    ]);
     if let Err(error) = store.transact(writes).await {
         return Err(taken_conflict(error, &signup));
     }

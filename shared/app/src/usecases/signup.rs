@@ -91,26 +91,17 @@ pub async fn create_signup(
         now,
     );
     let tenant = TenantRecord {
-        tenant_id: tenant_id.clone(),
         signup_id: Some(signup_id.clone()),
-        email: signup.email.clone(),
-        company_name: signup.company_name.clone(),
-        subdomain: signup.subdomain.clone(),
-        residency: signup.residency,
-        use_case: signup.use_case,
-        plan: signup.plan,
         on_trial: true,
         trial_ends_at: Some(trial::trial_ends_at(now)),
-        state: TenantState::Pending,
-        state_reason: "awaiting email verification".into(),
-        created_at: now,
-        updated_at: now,
-        audit_seq: record.seq,
-        audit_head: record.hash.clone(),
-        attempt: 0,
-        execution_arn: None,
-        workspace_url: None,
-        cell_id: None,
+        ..TenantRecord::new(
+            &tenant_id,
+            &signup,
+            TenantState::Pending,
+            "awaiting email verification",
+            &record,
+            now,
+        )
     };
     let signup_record = SignupRecord {
         signup_id: signup_id.clone(),
@@ -128,24 +119,15 @@ pub async fn create_signup(
         used_at: None,
     };
 
-    // Item order matters: indexes 0 and 1 tell which claim was taken.
-    let writes = vec![
-        store.put_new(claim_item(
-            keys::subdomain_claim(signup.subdomain.as_str()),
-            &tenant_id,
-            now,
-        ))?,
-        store.put_new(claim_item(
-            keys::email_claim(signup.email.as_str()),
-            &tenant_id,
-            now,
-        ))?,
+    // The claims come first, so cancellation reasons 0 and 1 tell which one was taken.
+    let mut writes = claim_writes(store, &signup, &tenant_id, now)?;
+    writes.extend([
         store.put_new(tenant_item(&tenant))?,
         store.put_new(audit_item(&record))?,
         store.put_new(signup_item(&signup_record))?,
         store.put_new(verification_item(&verification))?,
         outbox_write(store, &message, now)?,
-    ];
+    ]);
     if let Err(error) = store.transact(writes).await {
         return Err(taken_conflict(error, &signup));
     }
@@ -158,6 +140,27 @@ pub async fn create_signup(
         tenant_id,
         state: TenantState::Pending,
     })
+}
+
+/// Builds the puts that claim the subdomain and the email, in that order, for a transaction.
+pub fn claim_writes(
+    store: &DynamoStore,
+    signup: &ValidSignup,
+    tenant_id: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, crate::error::StoreError> {
+    Ok(vec![
+        store.put_new(claim_item(
+            keys::subdomain_claim(signup.subdomain.as_str()),
+            tenant_id,
+            now,
+        ))?,
+        store.put_new(claim_item(
+            keys::email_claim(signup.email.as_str()),
+            tenant_id,
+            now,
+        ))?,
+    ])
 }
 
 /// Maps a cancelled signup transaction to 409 naming the taken fields.
