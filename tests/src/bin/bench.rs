@@ -39,6 +39,7 @@ struct Results {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let tenants = tenant_count()?;
+    let load_before = load_average()?;
     eprintln!("bench: starting the local stack");
     let stack = TestStack::start().await?;
 
@@ -52,7 +53,8 @@ async fn main() -> anyhow::Result<()> {
     wait_until_all_active(&stack, &signups, active_timeout).await?;
 
     let results = measure(&stack, &signups, first_verify_at).await?;
-    let report = render_report(&results, &machine_description()?);
+    let machine = machine_description(&load_before, &load_average()?)?;
+    let report = render_report(&results, &machine);
     println!("{report}");
     let path = repository_root().join("docs/benchmarks.md");
     std::fs::write(&path, report).with_context(|| format!("writing {}", path.display()))?;
@@ -75,12 +77,13 @@ fn tenant_count() -> anyhow::Result<usize> {
     Ok(count)
 }
 
-/// Posts one signup per tenant, each from its own client address so the per-IP limit never applies.
+/// Posts one signup per tenant, each from its own client address so the per-IP
+/// signup limit does not apply.
 async fn create_signups(stack: &TestStack, tenants: usize) -> anyhow::Result<Vec<Signup>> {
     let mut signups = Vec::with_capacity(tenants);
     for index in 0..tenants {
         let body = signup_body(&format!("bench{index}"));
-        // 198.18.0.0/15 is reserved for benchmarking network devices.
+        // RFC 2544 reserves 198.18.0.0/15 for benchmark tests.
         let ip = format!("198.18.{}.{}", index / 250, index % 250 + 1);
         let response = stack.post_signup(&body, &ip).await;
         let status = response.status();
@@ -254,7 +257,7 @@ async fn measure(
     })
 }
 
-/// The `at` time of the first audit entry with `action`.
+/// Finds the first audit entry with `action` and parses its `at` time.
 fn audit_time(audit: &Value, action: &str) -> anyhow::Result<OffsetDateTime> {
     let tenant_id = audit["tenant_id"].as_str().unwrap_or("?");
     let entry = audit["entries"]
@@ -268,14 +271,24 @@ fn audit_time(audit: &Value, action: &str) -> anyhow::Result<OffsetDateTime> {
         .with_context(|| format!("invalid RFC 3339 time {at:?} in the {action} entry"))
 }
 
-/// Nearest-rank percentile of an ascending, non-empty list.
+/// Returns the nearest-rank percentile of an ascending, non-empty list.
 fn percentile(sorted: &[Duration], percent: usize) -> Duration {
     let rank = (percent * sorted.len()).div_ceil(100).max(1);
     sorted[rank.min(sorted.len()) - 1]
 }
 
-/// Processor count, memory, kernel and date, as markdown list items.
-fn machine_description() -> anyhow::Result<String> {
+/// Reads the 1, 5 and 15 minute load averages from /proc/loadavg.
+fn load_average() -> anyhow::Result<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").context("reading /proc/loadavg")?;
+    Ok(text
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// Describes the processors, memory, kernel, date and load as markdown list items.
+fn machine_description(load_before: &str, load_after: &str) -> anyhow::Result<String> {
     let processors = command_output("nproc", &[])?;
     let kernel = command_output("uname", &["-srm"])?;
     let meminfo = std::fs::read_to_string("/proc/meminfo").context("reading /proc/meminfo")?;
@@ -297,7 +310,9 @@ fn machine_description() -> anyhow::Result<String> {
          - Kernel (`uname -srm`): {kernel}\n\
          - Date: {date}\n\
          - Build: debug (the local runtime runs the function binaries in target/debug)\n\
-         - Worker processes per function (`LOCAL_MAX_WORKERS`): {workers}\n"
+         - Worker processes per function (`LOCAL_MAX_WORKERS`): {workers}\n\
+         - Load average (1, 5, 15 min) before and after the run, other work included: \
+         {load_before} and {load_after}\n"
     ))
 }
 
@@ -365,7 +380,10 @@ fn render_report(results: &Results, machine: &str) -> String {
          The local stack is not AWS. Moto stands in for DynamoDB, SQS, SES and KMS, and the \
          local runtime runs one process per Lambda worker on this machine, together with the \
          state machine interpreter. The provisioning definition also waits 2 seconds before \
-         each data store check. These numbers show that the orchestration works under \
+         each data store check. Under this load moto sometimes returns an HTML error page to \
+         DynamoDB `TransactWriteItems`. The provisioner retries that as a transient error, and \
+         a tenant whose retries all fail is rolled back, which fails the benchmark. These \
+         numbers show that the orchestration works under \
          concurrency. They do not predict latency on AWS.\n"
     )
 }
