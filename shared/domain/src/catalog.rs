@@ -1,5 +1,5 @@
 //! Product modules, the modules each plan includes, and the configuration template of each
-//! use case.
+//! use case. The plan catalog itself lives in [`crate::plans`] and is re-exported here.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -7,6 +7,11 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::signup::{Plan, UseCase};
+
+pub use crate::plans::{
+    CatalogError, Infrastructure, Limit, Limits, PlanCatalog, PlanSpec, UnknownLimit,
+    DEFAULT_API_REQUESTS_PER_MINUTE,
+};
 
 /// A product module a tenant can have enabled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -25,6 +30,15 @@ pub enum Module {
 }
 
 impl Module {
+    /// Every module, in the order the product lists them.
+    pub const ALL: [Module; 5] = [
+        Module::Itsm,
+        Module::Itom,
+        Module::Endpoint,
+        Module::Security,
+        Module::Crm,
+    ];
+
     /// Returns the lowercase name used in records and templates.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,25 +57,12 @@ impl fmt::Display for Module {
     }
 }
 
-/// Returns the modules a plan includes.
+/// Returns the modules a plan includes in the current catalog version.
+///
+/// A tenant keeps the catalog version it bought, so code that serves an existing tenant reads
+/// `PlanCatalog::version(tenant_version)` instead.
 pub fn modules_for_plan(plan: Plan) -> &'static [Module] {
-    match plan {
-        Plan::Basic => &[Module::Itsm],
-        Plan::Professional => &[Module::Itsm, Module::Itom],
-        Plan::Enterprise => &[
-            Module::Itsm,
-            Module::Itom,
-            Module::Endpoint,
-            Module::Security,
-            Module::Crm,
-        ],
-        Plan::Msp => &[
-            Module::Itsm,
-            Module::Itom,
-            Module::Endpoint,
-            Module::Security,
-        ],
-    }
+    &PlanCatalog::current().plan(plan).modules
 }
 
 /// Default configuration applied to a new tenant of one use case.

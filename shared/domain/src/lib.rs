@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod email;
 pub mod ids;
 pub mod lifecycle;
+pub mod plans;
 pub mod provisioning;
 pub mod signup;
 pub mod token;
