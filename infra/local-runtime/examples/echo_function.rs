@@ -4,7 +4,7 @@
 //! - HTTP API (payload 2.0): returns 200 with the event as the JSON body. A path containing
 //!   `/fail` returns a function error, and one containing `/binary` returns a base64 body.
 //! - SQS: reports every record whose body contains `fail` in `batchItemFailures`.
-//! - EventBridge schedule: returns `{"scheduled": true, "resources": [...]}`.
+//! - EventBridge schedule: returns `{"scheduled": true, "resources": [...], "time": "..."}`.
 //! - `{"sleep_ms": N}`: sleeps N ms, then returns `{"slept_ms": N, "pid": …}`.
 //! - `{"exit": true}`: exits the process with status 1.
 //! - `{"fail_with": "Type"}`: returns a function error with that errorType.
@@ -54,7 +54,11 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         return Ok(json!({ "batchItemFailures": failures }));
     }
     if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-        return Ok(json!({ "scheduled": true, "resources": payload.get("resources") }));
+        return Ok(json!({
+            "scheduled": true,
+            "resources": payload.get("resources"),
+            "time": payload.get("time"),
+        }));
     }
     if let Some(ms) = payload.get("sleep_ms").and_then(Value::as_u64) {
         tokio::time::sleep(std::time::Duration::from_millis(ms)).await;

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::auth::{JwtAuthorizer, TokenIssuer};
 use crate::config::Config;
 use crate::functions::{function_specs, EventSource, FunctionError, RuntimeEnvironment};
-use crate::http_api::{Cors, HttpApi, Route};
+use crate::http_api::{Cors, HttpApi, Route, TrustedHeaders};
 use crate::lambda_pool::{LambdaService, PoolSettings};
 use crate::mailbox::Mailbox;
 use crate::moto::{MotoClient, MotoError};
@@ -314,7 +314,10 @@ async fn prepare(
         cors,
         config.account_id.clone(),
         api_id,
-        config.trust_forwarded_for,
+        TrustedHeaders {
+            forwarded_for: config.trust_forwarded_for,
+            time: config.trust_time_header,
+        },
     );
     for route in http_api.routes() {
         tracing::info!(route = %route.route_key(), function = %route.function.spec.logical_id, authorizer = route.authorizer.as_ref().map(|a| a.name.as_str()), "route");

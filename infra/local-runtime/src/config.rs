@@ -25,11 +25,27 @@ Each setting is an environment variable; the flag after it overrides it.
   LOCAL_FUNCTIONS_DIR       --functions-dir DIR function binaries (default target/debug)
   LOCAL_FAIL_STEP           --fail-step STATE   make this Task state fail with Provisioning.Transient
   LOCAL_TRUST_FORWARDED_FOR                     1: sourceIp is the first X-Forwarded-For address
+  LOCAL_TRUST_TIME_HEADER                       1: the request header x-local-time (RFC 3339, such as
+                                                2026-12-04T19:40:23Z) sets requestContext.time and
+                                                timeEpoch of that request's event instead of the
+                                                clock and is removed from the event. A malformed
+                                                value gets 400. Unset: the header passes unchanged.
   LOCAL_LOG_DIR             --log-dir DIR       write function output to DIR/<LogicalId>.log
   LOCAL_MAX_WORKERS         --max-workers N     worker processes per function (default 16)
   LOCAL_STACK_NAME          --stack-name NAME   AWS::StackName and name prefix (default onboarding-local)
   LOCAL_MOTO_WAIT_SECONDS                       how long to wait for moto at start (default 60)
   LOCAL_PARAM_<Name>                            value of template parameter <Name>
+
+Endpoints under /_local on the API port:
+  GET  /_local/health                 ready state, functions, routes and state machines
+  POST /_local/tokens                 JWT for the HTTP API's authorizer; JSON body with sub and
+                                      optional roles, tenant_id, scope and ttl_seconds
+  GET  /_local/mailbox                email sent through SES
+  GET  /_local/resources              physical names of the template's resources
+  GET  /_local/executions/NAME        a state machine execution and its history
+  POST /_local/schedules/ID/run       invoke function ID once with its scheduled event and return
+                                      the output. An optional JSON body {\"time\": \"2026-12-04T19:40:23Z\"}
+                                      (RFC 3339) sets the event's time instead of the clock.
 ";
 
 #[derive(Debug, Clone)]
@@ -41,6 +57,7 @@ pub struct Config {
     pub functions_dir: PathBuf,
     pub fail_step: Option<String>,
     pub trust_forwarded_for: bool,
+    pub trust_time_header: bool,
     pub log_dir: Option<PathBuf>,
     pub max_workers: usize,
     pub stack_name: String,
@@ -88,6 +105,10 @@ impl Config {
             fail_step: environment("LOCAL_FAIL_STEP").filter(|v| !v.is_empty()),
             trust_forwarded_for: matches!(
                 environment("LOCAL_TRUST_FORWARDED_FOR").as_deref(),
+                Some("1" | "true")
+            ),
+            trust_time_header: matches!(
+                environment("LOCAL_TRUST_TIME_HEADER").as_deref(),
                 Some("1" | "true")
             ),
             log_dir: environment("LOCAL_LOG_DIR")
@@ -143,6 +164,15 @@ mod tests {
         assert_eq!(config.api_port, 3000);
         assert_eq!(config.aws_port, 4566);
         assert_eq!(config.max_workers, 16);
+        assert!(!config.trust_forwarded_for);
+        assert!(!config.trust_time_header);
+    }
+
+    #[test]
+    fn time_header_trust_reads_its_variable() {
+        let environment = |name: &str| (name == "LOCAL_TRUST_TIME_HEADER").then(|| "1".to_string());
+        let config = Config::load(&environment, &[]).expect("loads");
+        assert!(config.trust_time_header);
         assert!(!config.trust_forwarded_for);
     }
 

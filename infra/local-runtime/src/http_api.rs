@@ -11,6 +11,7 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 
 use crate::auth::{JwtAuthorizer, TokenIssuer};
+use crate::event_time::{EventTime, EventTimeError, TIME_HEADER};
 use crate::lambda_pool::FunctionPool;
 
 const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -261,6 +262,16 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
     build_response(status, headers, Body::from(body.to_string()))
 }
 
+/// Request headers that the local runtime takes as facts about the request instead of passing
+/// them on unchanged.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrustedHeaders {
+    /// The first `X-Forwarded-For` address becomes `requestContext.http.sourceIp`.
+    pub forwarded_for: bool,
+    /// `x-local-time` sets `requestContext.time` and `timeEpoch` and is removed from the event.
+    pub time: bool,
+}
+
 /// The routes and CORS settings of every HttpApi in the template, served on one port.
 pub struct HttpApi {
     routes: Vec<Route>,
@@ -268,7 +279,19 @@ pub struct HttpApi {
     default_cors: Option<Cors>,
     pub account_id: String,
     pub api_id: String,
-    pub trust_forwarded_for: bool,
+    pub trusted_headers: TrustedHeaders,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum TimeHeaderError {
+    #[error("invalid {TIME_HEADER} header: {0}")]
+    Invalid(#[source] EventTimeError),
+    #[error(
+        "invalid {TIME_HEADER} header: the value is not UTF-8; expected an RFC 3339 timestamp"
+    )]
+    NotText,
+    #[error("invalid {TIME_HEADER} header: it appears {0} times; send one RFC 3339 timestamp")]
+    Repeated(usize),
 }
 
 /// An HTTP request as the API handler receives it.
@@ -287,7 +310,7 @@ impl HttpApi {
         cors: BTreeMap<String, Cors>,
         account_id: String,
         api_id: String,
-        trust_forwarded_for: bool,
+        trusted_headers: TrustedHeaders,
     ) -> Self {
         routes.sort_by_key(|r| std::cmp::Reverse(r.specificity()));
         let default_cors = cors.values().next().cloned();
@@ -297,7 +320,7 @@ impl HttpApi {
             default_cors,
             account_id,
             api_id,
-            trust_forwarded_for,
+            trusted_headers,
         }
     }
 
@@ -332,10 +355,18 @@ impl HttpApi {
             }
         }
 
-        let mut response = match matched {
-            None => json_response(StatusCode::NOT_FOUND, &json!({"message": "Not Found"})),
-            Some((route, parameters)) => {
-                self.invoke_route(route, parameters, request, issuer).await
+        let mut response = match (matched, self.request_time(&request.headers)) {
+            (_, Err(error)) => {
+                tracing::info!(path = %request.path, error = %error, "request rejected");
+                json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"message": error.to_string()}),
+                )
+            }
+            (None, Ok(_)) => json_response(StatusCode::NOT_FOUND, &json!({"message": "Not Found"})),
+            (Some((route, parameters)), Ok(time)) => {
+                self.invoke_route(route, parameters, request, time, issuer)
+                    .await
             }
         };
         if let Some(cors) = cors {
@@ -349,6 +380,7 @@ impl HttpApi {
         route: &Route,
         parameters: BTreeMap<String, String>,
         request: IncomingRequest,
+        time: EventTime,
         issuer: &TokenIssuer,
     ) -> Response {
         let authorizer_context = match &route.authorizer {
@@ -370,7 +402,7 @@ impl HttpApi {
             }
             None => None,
         };
-        let event = self.build_event(route, parameters, &request, authorizer_context);
+        let event = self.build_event(route, parameters, &request, time, authorizer_context);
         match route.function.invoke(&event).await {
             Ok(output) => map_response(&output),
             Err(error) => {
@@ -383,8 +415,24 @@ impl HttpApi {
         }
     }
 
+    /// Returns the request's time: the trusted `x-local-time` header if present, else the clock.
+    fn request_time(&self, headers: &HeaderMap) -> Result<EventTime, TimeHeaderError> {
+        if !self.trusted_headers.time {
+            return Ok(EventTime::now());
+        }
+        let values: Vec<&HeaderValue> = headers.get_all(TIME_HEADER).iter().collect();
+        match values.as_slice() {
+            [] => Ok(EventTime::now()),
+            [value] => {
+                let text = value.to_str().map_err(|_| TimeHeaderError::NotText)?;
+                EventTime::parse(text).map_err(TimeHeaderError::Invalid)
+            }
+            several => Err(TimeHeaderError::Repeated(several.len())),
+        }
+    }
+
     fn source_ip(&self, request: &IncomingRequest) -> String {
-        if self.trust_forwarded_for {
+        if self.trusted_headers.forwarded_for {
             if let Some(first) = request
                 .headers
                 .get("x-forwarded-for")
@@ -405,11 +453,15 @@ impl HttpApi {
         route: &Route,
         parameters: BTreeMap<String, String>,
         request: &IncomingRequest,
+        time: EventTime,
         authorizer: Option<Value>,
     ) -> Value {
         let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut cookies = Vec::new();
         for (name, value) in &request.headers {
+            if self.trusted_headers.time && name.as_str() == TIME_HEADER {
+                continue;
+            }
             let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
             if name.as_str() == "cookie" {
                 cookies.extend(
@@ -454,13 +506,6 @@ impl HttpApi {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let now = time::OffsetDateTime::now_utc();
-        let format = time::macros::format_description!(
-            "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
-        );
-        let request_time = now.format(&format).unwrap_or_default();
-        let epoch_ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or_default();
-
         let mut request_context = json!({
             "accountId": self.account_id,
             "apiId": self.api_id,
@@ -476,8 +521,8 @@ impl HttpApi {
             "requestId": ulid::Ulid::new().to_string(),
             "routeKey": route.route_key(),
             "stage": "$default",
-            "time": request_time,
-            "timeEpoch": epoch_ms,
+            "time": time.api_gateway_format(),
+            "timeEpoch": time.epoch_millis(),
         });
         if let Some(authorizer) = authorizer {
             request_context["authorizer"] = authorizer;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use crate::event_time::{EventTime, EventTimeError, EXAMPLE};
 use crate::lambda_pool::{FunctionPool, InvokeResult};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -14,6 +15,47 @@ pub struct ScheduleError {
     pub function: String,
     pub expression: String,
     pub reason: String,
+}
+
+/// A rejected body of `POST /_local/schedules/{FunctionLogicalId}/run`.
+#[derive(Debug, thiserror::Error)]
+pub enum RunRequestError {
+    #[error(
+        "invalid request body: {0}; send no body or a JSON object like {{\"time\": \"{EXAMPLE}\"}}"
+    )]
+    NotJson(#[source] serde_json::Error),
+    #[error(
+        "invalid request body: expected a JSON object like {{\"time\": \"{EXAMPLE}\"}}, got {0}"
+    )]
+    NotObject(Value),
+    #[error("invalid time field: expected a string with an RFC 3339 timestamp such as {EXAMPLE}, got {0}")]
+    TimeNotText(Value),
+    #[error("invalid time field: {0}")]
+    InvalidTime(#[source] EventTimeError),
+    #[error("unknown field {0:?} in the request body; the only field is time")]
+    UnknownField(String),
+}
+
+/// Reads the optional body `{"time": "<RFC 3339>"}` of a schedule run: `None` when the body is
+/// empty or has no `time`, so the event gets the current time.
+pub fn parse_run_request(body: &[u8]) -> Result<Option<EventTime>, RunRequestError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(RunRequestError::NotJson)?;
+    let Value::Object(fields) = value else {
+        return Err(RunRequestError::NotObject(value));
+    };
+    if let Some(unknown) = fields.keys().find(|key| key.as_str() != "time") {
+        return Err(RunRequestError::UnknownField(unknown.clone()));
+    }
+    match fields.get("time") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => EventTime::parse(text)
+            .map(Some)
+            .map_err(RunRequestError::InvalidTime),
+        Some(other) => Err(RunRequestError::TimeNotText(other.clone())),
+    }
 }
 
 /// A parsed schedule expression.
@@ -249,36 +291,31 @@ impl Schedule {
         })
     }
 
-    /// Builds the `Scheduled Event` that EventBridge sends.
-    pub fn event(&self) -> Value {
-        let now = OffsetDateTime::now_utc()
-            .replace_nanosecond(0)
-            .unwrap_or_else(|_| OffsetDateTime::now_utc());
-        let time = now
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+    /// Builds the `Scheduled Event` that EventBridge sends at `time`.
+    pub fn event(&self, time: EventTime) -> Value {
         json!({
             "version": "0",
             "id": ulid::Ulid::new().to_string().to_lowercase(),
             "detail-type": "Scheduled Event",
             "source": "aws.events",
             "account": self.account_id,
-            "time": time,
+            "time": time.eventbridge_format(),
             "region": self.region,
             "resources": [self.rule_arn],
             "detail": {},
         })
     }
 
-    /// Invokes the function once with a scheduled event.
-    pub async fn fire(&self) -> InvokeResult {
-        let result = self.function.invoke(&self.event()).await;
+    /// Invokes the function once with a scheduled event whose `time` is `time`.
+    pub async fn fire(&self, time: EventTime) -> InvokeResult {
+        let event_time = time.eventbridge_format();
+        let result = self.function.invoke(&self.event(time)).await;
         match &result {
             Ok(_) => {
-                tracing::info!(function = %self.function.spec.logical_id, schedule = %self.expression_text, "scheduled invocation succeeded")
+                tracing::info!(function = %self.function.spec.logical_id, schedule = %self.expression_text, time = %event_time, "scheduled invocation succeeded")
             }
             Err(error) => {
-                tracing::warn!(function = %self.function.spec.logical_id, schedule = %self.expression_text, error = %error, "scheduled invocation failed")
+                tracing::warn!(function = %self.function.spec.logical_id, schedule = %self.expression_text, time = %event_time, error = %error, "scheduled invocation failed")
             }
         }
         result
@@ -300,7 +337,7 @@ impl Schedule {
                 _ = tokio::time::sleep(delay) => {}
                 _ = crate::lambda_pool::wait_until_set(&mut stop) => return,
             }
-            let _ = self.fire().await;
+            let _ = self.fire(EventTime::now()).await;
         }
     }
 }
@@ -344,6 +381,42 @@ mod tests {
             .next_after(datetime!(2026-01-03 12:00 UTC))
             .expect("fires");
         assert_eq!(next, datetime!(2026-01-05 09:00 UTC));
+    }
+
+    #[test]
+    fn run_request_without_body_uses_the_clock() {
+        assert!(parse_run_request(b"").expect("accepts").is_none());
+        assert!(parse_run_request(b" \n").expect("accepts").is_none());
+        assert!(parse_run_request(b"{}").expect("accepts").is_none());
+        assert!(parse_run_request(br#"{"time": null}"#)
+            .expect("accepts")
+            .is_none());
+    }
+
+    #[test]
+    fn run_request_time_is_converted_to_utc() {
+        let time = parse_run_request(br#"{"time": "2026-12-04T21:40:23+02:00"}"#)
+            .expect("accepts")
+            .expect("has a time");
+        assert_eq!(time.eventbridge_format(), "2026-12-04T19:40:23Z");
+    }
+
+    #[test]
+    fn run_request_rejects_bad_bodies_naming_the_problem() {
+        let cases: [(&[u8], &str); 5] = [
+            (b"not json", "invalid request body"),
+            (b"[1]", "expected a JSON object"),
+            (br#"{"time": 5}"#, "invalid time field"),
+            (br#"{"time": "yesterday"}"#, "invalid time field"),
+            (
+                br#"{"Time": "2026-12-04T19:40:23Z"}"#,
+                "unknown field \"Time\"",
+            ),
+        ];
+        for (body, expected) in cases {
+            let message = parse_run_request(body).expect_err("rejects").to_string();
+            assert!(message.contains(expected), "{message}");
+        }
     }
 
     #[test]

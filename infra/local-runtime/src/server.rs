@@ -13,11 +13,12 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::auth::{TokenIssuer, TokenRequest};
+use crate::event_time::EventTime;
 use crate::http_api::{HttpApi, IncomingRequest};
 use crate::lambda_pool::LambdaService;
 use crate::mailbox::Mailbox;
 use crate::moto::MotoClient;
-use crate::schedules::Schedule;
+use crate::schedules::{parse_run_request, Schedule};
 use crate::stepfunctions::{execution_details, RegisteredMachine};
 
 /// API Gateway's maximum request payload.
@@ -159,7 +160,11 @@ async fn execution(State(shared): State<Arc<Shared>>, Path(name): Path<String>) 
     }
 }
 
-async fn run_schedule(State(shared): State<Arc<Shared>>, Path(function): Path<String>) -> Response {
+async fn run_schedule(
+    State(shared): State<Arc<Shared>>,
+    Path(function): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
     let running = running!(shared);
     let Some(schedule) = running.schedules.get(&function).and_then(|s| s.first()) else {
         let known: Vec<&String> = running.schedules.keys().collect();
@@ -171,7 +176,18 @@ async fn run_schedule(State(shared): State<Arc<Shared>>, Path(function): Path<St
         )
             .into_response();
     };
-    match schedule.fire().await {
+    let time = match parse_run_request(&body) {
+        Ok(time) => time.unwrap_or_else(EventTime::now),
+        Err(error) => {
+            tracing::info!(function = %function, error = %error, "schedule run rejected");
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"message": error.to_string()})),
+            )
+                .into_response();
+        }
+    };
+    match schedule.fire(time).await {
         Ok(output) => Json(json!({"status": "succeeded", "output": output})).into_response(),
         Err(error) => (
             StatusCode::OK,

@@ -565,6 +565,143 @@ async fn schedule_run_endpoint_invokes_function() {
 }
 
 #[tokio::test]
+async fn trusted_time_header_sets_request_time() {
+    let harness = Harness::start(&[("LOCAL_TRUST_TIME_HEADER", "1")]).await;
+    let response = client()
+        .get(harness.url("/items/1"))
+        .header("X-Local-Time", "2026-12-04T21:40:23.250+02:00")
+        .send()
+        .await
+        .expect("request succeeds");
+    assert_eq!(response.status(), 200);
+    let event = event_of(&response.text().await.expect("body"));
+    assert_eq!(event["requestContext"]["timeEpoch"], 1_796_413_223_250_i64);
+    assert_eq!(
+        event["requestContext"]["time"],
+        "04/Dec/2026:19:40:23 +0000"
+    );
+    assert!(
+        event["headers"].get("x-local-time").is_none(),
+        "headers: {}",
+        event["headers"]
+    );
+
+    let without_header = client()
+        .get(harness.url("/items/1"))
+        .send()
+        .await
+        .expect("request succeeds");
+    let event = event_of(&without_header.text().await.expect("body"));
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_millis(),
+    )
+    .expect("fits i64");
+    let epoch = event["requestContext"]["timeEpoch"]
+        .as_i64()
+        .expect("timeEpoch");
+    assert!(
+        (now_ms - epoch).abs() < 60_000,
+        "timeEpoch {epoch}, now {now_ms}"
+    );
+
+    let origin = "https://app.example.com";
+    let malformed = client()
+        .get(harness.url("/items/1"))
+        .header("X-Local-Time", "04/Dec/2026:19:40:23 +0000")
+        .header("Origin", origin)
+        .send()
+        .await
+        .expect("request succeeds");
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(malformed.headers()["access-control-allow-origin"], origin);
+    let body: Value = malformed.json().await.expect("JSON");
+    let message = body["message"].as_str().expect("message");
+    assert!(message.contains("x-local-time"), "message: {message}");
+    assert!(message.contains("RFC 3339"), "message: {message}");
+    assert!(
+        message.contains("2026-12-04T19:40:23Z"),
+        "message: {message}"
+    );
+
+    let repeated = client()
+        .get(harness.url("/items/1"))
+        .header("X-Local-Time", "2026-12-04T19:40:23Z")
+        .header("X-Local-Time", "2026-12-05T19:40:23Z")
+        .send()
+        .await
+        .expect("request succeeds");
+    assert_eq!(repeated.status(), 400);
+}
+
+#[tokio::test]
+async fn untrusted_time_header_passes_through() {
+    let harness = Harness::start(&[]).await;
+    let response = client()
+        .get(harness.url("/items/1"))
+        .header("X-Local-Time", "not a time")
+        .send()
+        .await
+        .expect("request succeeds");
+    assert_eq!(response.status(), 200);
+    let event = event_of(&response.text().await.expect("body"));
+    assert_eq!(event["headers"]["x-local-time"], "not a time");
+    assert_ne!(
+        event["requestContext"]["time"],
+        "04/Dec/2026:19:40:23 +0000"
+    );
+}
+
+#[tokio::test]
+async fn schedule_run_takes_event_time_from_body() {
+    let harness = Harness::start(&[]).await;
+    let run = |body: Option<&str>| {
+        let mut request = client().post(harness.url("/_local/schedules/EchoFunction/run"));
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        request.send()
+    };
+
+    let response = run(Some(r#"{"time": "2026-12-04T21:40:23.250+02:00"}"#))
+        .await
+        .expect("request succeeds");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["status"], "succeeded");
+    assert_eq!(body["output"]["time"], "2026-12-04T19:40:23Z");
+
+    let response = run(None).await.expect("request succeeds");
+    let body: Value = response.json().await.expect("JSON");
+    let time = body["output"]["time"].as_str().expect("time");
+    assert_eq!(time.len(), "2026-12-04T19:40:23Z".len(), "time: {time}");
+    assert!(time.ends_with('Z'), "time: {time}");
+    assert!(!time.starts_with("2026-12-04T19:40:23"), "time: {time}");
+
+    let rejected = [
+        (r#"{"time": "2026-12-04"}"#, "invalid time field"),
+        (r#"{"time": "yesterday"}"#, "invalid time field"),
+        (r#"{"time": 1796413223}"#, "invalid time field"),
+        (
+            r#"{"when": "2026-12-04T19:40:23Z"}"#,
+            "unknown field \"when\"",
+        ),
+        ("2026-12-04T19:40:23Z", "invalid request body"),
+    ];
+    for (bad, expected) in rejected {
+        let response = run(Some(bad)).await.expect("request succeeds");
+        assert_eq!(response.status(), 400, "body {bad}");
+        let body: Value = response.json().await.expect("JSON");
+        let message = body["message"].as_str().expect("message");
+        assert!(message.starts_with(expected), "body {bad}: {message}");
+    }
+}
+
+#[tokio::test]
 async fn state_machine_runs_tasks_on_child_process() {
     let harness = Harness::start(&[]).await;
     let described = harness.run_execution("tnt_1-1").await;
