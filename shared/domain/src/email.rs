@@ -28,6 +28,58 @@ pub enum EmailTemplate {
         company_name: String,
         reason: String,
     },
+    /// Reminds a trial tenant that the trial ends in `days_left` days.
+    TrialReminder {
+        company_name: String,
+        days_left: u32,
+        /// RFC 3339 time the trial ends.
+        trial_ends_at: String,
+        upgrade_url: String,
+    },
+    /// Says the trial ended and the data is read-only until the grace period ends.
+    TrialExpired {
+        company_name: String,
+        grace_ends_at: String,
+        upgrade_url: String,
+    },
+    /// Says the tenant is suspended and why.
+    TenantSuspended {
+        company_name: String,
+        reason: String,
+    },
+    /// Reports a platform admin's decision on a trial extension.
+    TrialExtensionDecided {
+        company_name: String,
+        approved: bool,
+        trial_ends_at: Option<String>,
+    },
+    /// Warns that usage reached 80 % or 100 % of a plan limit.
+    UsageThreshold {
+        company_name: String,
+        limit: String,
+        percent: u32,
+        used: u64,
+        max: u64,
+        upgrade_url: String,
+    },
+    /// Confirms a paid plan after a successful payment.
+    UpgradeConfirmed {
+        company_name: String,
+        plan: String,
+        workspace_url: String,
+    },
+    /// Reports a failed payment and where to fix it.
+    PaymentFailed {
+        company_name: String,
+        billing_url: String,
+    },
+    /// Reports a downgrade: which modules are blocked and how long their data stays readable.
+    PlanDowngraded {
+        company_name: String,
+        plan: String,
+        blocked_modules: Vec<String>,
+        read_only_until: String,
+    },
 }
 
 /// An email ready for sending.
@@ -117,6 +169,103 @@ pub fn render(template: &EmailTemplate) -> RenderedEmail {
             company_name,
             reason,
         } => render_provisioning_failed(company_name, reason),
+        other => render_notice(other),
+    }
+}
+
+/// Subject, paragraphs and an optional link of the short account notices.
+fn notice_parts(template: &EmailTemplate) -> (String, Vec<String>, Option<(String, &'static str)>) {
+    match template {
+        EmailTemplate::TrialReminder { company_name, days_left, trial_ends_at, upgrade_url } => (
+            format!("Your {company_name} trial ends in {days_left} day(s)"),
+            vec![format!("The trial of the {company_name} workspace ends on {trial_ends_at}. Choose a plan to keep working without interruption.")],
+            Some((upgrade_url.clone(), "Choose a plan")),
+        ),
+        EmailTemplate::TrialExpired { company_name, grace_ends_at, upgrade_url } => (
+            format!("Your {company_name} trial has ended"),
+            vec![
+                format!("The trial of the {company_name} workspace has ended. Your data is read-only until {grace_ends_at}."),
+                "Choose a plan before then to keep your data and unlock every feature again.".to_owned(),
+            ],
+            Some((upgrade_url.clone(), "Choose a plan")),
+        ),
+        EmailTemplate::TenantSuspended { company_name, reason } => (
+            format!("The {company_name} workspace is suspended"),
+            vec![format!("The {company_name} workspace is suspended: {reason}.")],
+            None,
+        ),
+        EmailTemplate::TrialExtensionDecided { company_name, approved, trial_ends_at } => {
+            let ends = trial_ends_at.clone().unwrap_or_else(|| "the date set before".to_owned());
+            if *approved {
+                (
+                    format!("Your {company_name} trial was extended"),
+                    vec![format!("Your request for a longer trial was approved. The trial now ends on {ends}.")],
+                    None,
+                )
+            } else {
+                (
+                    format!("Your {company_name} trial extension request"),
+                    vec![format!("Your request for a longer trial was not approved. The trial still ends on {ends}.")],
+                    None,
+                )
+            }
+        }
+        EmailTemplate::UsageThreshold { company_name, limit, percent, used, max, upgrade_url } => (
+            format!("{company_name} reached {percent}% of its {limit} limit"),
+            vec![format!(
+                "The {company_name} workspace uses {used} of {max} ({limit}). {}",
+                if *percent >= 100 {
+                    "New use of this resource is blocked until you upgrade or reduce usage."
+                } else {
+                    "Upgrade before you reach the limit to avoid interruptions."
+                }
+            )],
+            Some((upgrade_url.clone(), "Upgrade")),
+        ),
+        EmailTemplate::UpgradeConfirmed { company_name, plan, workspace_url } => (
+            format!("{company_name} is now on the {plan} plan"),
+            vec![format!("Thank you for your payment. The {company_name} workspace is on the {plan} plan, with every module of that plan enabled.")],
+            Some((workspace_url.clone(), "Open the workspace")),
+        ),
+        EmailTemplate::PaymentFailed { company_name, billing_url } => (
+            format!("Payment for {company_name} failed"),
+            vec![
+                format!("We could not collect the payment for the {company_name} workspace."),
+                "Please update the payment method. If the invoice stays unpaid, the workspace will be suspended and its data kept read-only.".to_owned(),
+            ],
+            Some((billing_url.clone(), "Update payment method")),
+        ),
+        EmailTemplate::PlanDowngraded { company_name, plan, blocked_modules, read_only_until } => (
+            format!("{company_name} moved to the {plan} plan"),
+            vec![format!(
+                "The {company_name} workspace is now on the {plan} plan. These modules are no longer included: {}. Their data stays readable until {read_only_until} and is archived after that.",
+                blocked_modules.join(", ")
+            )],
+            None,
+        ),
+        EmailTemplate::Verification { .. } | EmailTemplate::Welcome { .. } | EmailTemplate::ProvisioningFailed { .. } => {
+            (String::new(), Vec::new(), None)
+        }
+    }
+}
+
+fn render_notice(template: &EmailTemplate) -> RenderedEmail {
+    let (subject, paragraphs, link) = notice_parts(template);
+    let mut text = String::from("Hello,\n\n");
+    let mut html = String::from("<p>Hello,</p>\n");
+    for paragraph in &paragraphs {
+        text.push_str(paragraph);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>\n", escape_html(paragraph)));
+    }
+    if let Some((url, label)) = &link {
+        text.push_str(&format!("{label}: {url}\n"));
+        html.push_str(&html_link(url, label));
+    }
+    RenderedEmail {
+        subject: single_line(&subject),
+        text,
+        html: html_document(&html),
     }
 }
 
@@ -209,6 +358,40 @@ fn render_provisioning_failed(company_name: &str, reason: &str) -> RenderedEmail
         subject,
         text,
         html,
+    }
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::*;
+
+    #[test]
+    fn usage_threshold_notice_escapes_the_company_name() {
+        let rendered = render(&EmailTemplate::UsageThreshold {
+            company_name: "<Acme>".into(),
+            limit: "assets".into(),
+            percent: 100,
+            used: 510,
+            max: 500,
+            upgrade_url: "https://acme.example.com/settings/billing".into(),
+        });
+        assert!(rendered.subject.contains("100% of its assets limit"));
+        assert!(rendered.html.contains("&lt;Acme&gt;"));
+        assert!(!rendered.html.contains("<Acme>"));
+        assert!(rendered
+            .text
+            .contains("https://acme.example.com/settings/billing"));
+    }
+
+    #[test]
+    fn trial_reminder_subject_names_days_left() {
+        let rendered = render(&EmailTemplate::TrialReminder {
+            company_name: "Acme".into(),
+            days_left: 3,
+            trial_ends_at: "2027-03-16T13:00:00Z".into(),
+            upgrade_url: "https://acme.example.com/settings/billing".into(),
+        });
+        assert_eq!(rendered.subject, "Your Acme trial ends in 3 day(s)");
     }
 }
 
