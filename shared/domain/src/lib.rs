@@ -3,8 +3,10 @@
 //! The crate does no I/O and has no dependency on AWS.
 
 pub mod audit;
+pub mod billing;
 pub mod catalog;
 pub mod email;
+pub mod entitlements;
 pub mod ids;
 pub mod lifecycle;
 pub mod plans;
@@ -12,6 +14,7 @@ pub mod provisioning;
 pub mod signup;
 pub mod token;
 pub mod trial;
+pub mod usage;
 
 use signup::Subdomain;
 

@@ -18,6 +18,10 @@ pub mod codes {
     pub const UNSUPPORTED: &str = "unsupported";
     /// The email address belongs to a disposable mailbox provider.
     pub const DISPOSABLE: &str = "disposable";
+    /// The request names a field that the endpoint does not accept.
+    pub const UNKNOWN: &str = "unknown";
+    /// The number is negative or above the field's maximum.
+    pub const OUT_OF_RANGE: &str = "out_of_range";
 }
 
 /// One rejected field: which field, a stable code and a message saying how to fix it.
