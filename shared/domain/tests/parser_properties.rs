@@ -79,7 +79,7 @@ proptest! {
     }
 
     #[test]
-    fn control_characters_in_a_request_reject_that_field(value in with_control_character(), field in 0usize..6) {
+    fn control_characters_in_a_request_reject_that_field(value in with_control_character(), field in 0usize..7) {
         let mut request = SignupRequest {
             email: Some("jane@example.com".to_owned()),
             company_name: Some("Acme".to_owned()),
@@ -87,6 +87,7 @@ proptest! {
             region: Some("us".to_owned()),
             use_case: Some("itsm".to_owned()),
             plan: Some("basic".to_owned()),
+            time_zone: Some("Europe/Berlin".to_owned()),
         };
         let slot = match field {
             0 => &mut request.email,
@@ -94,13 +95,14 @@ proptest! {
             2 => &mut request.subdomain,
             3 => &mut request.region,
             4 => &mut request.use_case,
-            _ => &mut request.plan,
+            5 => &mut request.plan,
+            _ => &mut request.time_zone,
         };
         *slot = Some(value);
         let errors = request
             .validate(&ServedRegions::all(), DisposableDomains::builtin())
             .unwrap_err();
-        let names = ["email", "company_name", "subdomain", "region", "use_case", "plan"];
+        let names = ["email", "company_name", "subdomain", "region", "use_case", "plan", "time_zone"];
         prop_assert!(errors.0.iter().any(|error| error.field == names[field] && error.code == codes::INVALID));
     }
 
@@ -112,6 +114,7 @@ proptest! {
         let _ = Residency::parse(&value);
         let _ = UseCase::parse(&value);
         let _ = Plan::parse(&value);
+        let _ = onboarding_domain::trial::TimeZone::parse(&value);
         let _ = Plan::for_signup(Some(&value), UseCase::Msp);
         let _ = ServedRegions::parse(&value);
         let _ = TenantId::parse(&value);

@@ -15,6 +15,7 @@ pub use choices::{Plan, Residency, ServedRegions, ServedRegionsError, UseCase};
 pub use company::{CompanyName, MAX_COMPANY_NAME_LENGTH, MIN_COMPANY_NAME_LENGTH};
 pub use disposable::DisposableDomains;
 pub use email::{EmailAddress, MAX_EMAIL_LENGTH, MAX_LOCAL_PART_LENGTH};
+pub(crate) use error::required_trimmed;
 pub use error::{codes, FieldError, ValidationErrors};
 pub use request::{SignupRequest, ValidSignup};
 pub use subdomain::{is_reserved_subdomain, Subdomain, MAX_SUBDOMAIN_LENGTH, MIN_SUBDOMAIN_LENGTH};

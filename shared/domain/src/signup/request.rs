@@ -8,6 +8,7 @@ use super::disposable::DisposableDomains;
 use super::email::EmailAddress;
 use super::error::{codes, FieldError, ValidationErrors};
 use super::subdomain::Subdomain;
+use crate::trial::TimeZone;
 
 /// The body of `POST /v1/signups` as received.
 ///
@@ -21,6 +22,8 @@ pub struct SignupRequest {
     pub region: Option<String>,
     pub use_case: Option<String>,
     pub plan: Option<String>,
+    /// IANA time zone of the tenant, used for reminder times. Absent or blank means UTC.
+    pub time_zone: Option<String>,
 }
 
 /// A signup whose every field passed validation.
@@ -32,6 +35,9 @@ pub struct ValidSignup {
     pub residency: Residency,
     pub use_case: UseCase,
     pub plan: Plan,
+    /// Records written before time zones existed have none, and read as UTC.
+    #[serde(default)]
+    pub time_zone: TimeZone,
 }
 
 fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a str, FieldError> {
@@ -44,7 +50,7 @@ impl SignupRequest {
     /// Besides each field's own rules, the email domain must not be disposable, the region
     /// must be one this deployment serves, and the plan must fit the use case as
     /// [`Plan::for_signup`] describes. When the use case itself is invalid, only the form of
-    /// the plan is checked.
+    /// the plan is checked. An absent or blank time zone becomes UTC.
     pub fn validate(
         &self,
         served: &ServedRegions,
@@ -72,6 +78,12 @@ impl SignupRequest {
                 _ => Ok(Plan::Basic),
             },
         };
+        let time_zone = match self.time_zone.as_deref() {
+            Some(raw) if !raw.trim().is_empty() || raw.chars().any(char::is_control) => {
+                TimeZone::parse(raw)
+            }
+            _ => Ok(TimeZone::utc()),
+        };
 
         let email = keep(email, &mut errors);
         let company_name = keep(company_name, &mut errors);
@@ -79,8 +91,17 @@ impl SignupRequest {
         let residency = keep(residency, &mut errors);
         let use_case = keep(use_case, &mut errors);
         let plan = keep(plan, &mut errors);
+        let time_zone = keep(time_zone, &mut errors);
 
-        match (email, company_name, subdomain, residency, use_case, plan) {
+        match (
+            email,
+            company_name,
+            subdomain,
+            residency,
+            use_case,
+            plan,
+            time_zone,
+        ) {
             (
                 Some(email),
                 Some(company_name),
@@ -88,6 +109,7 @@ impl SignupRequest {
                 Some(residency),
                 Some(use_case),
                 Some(plan),
+                Some(time_zone),
             ) if errors.is_empty() => Ok(ValidSignup {
                 email,
                 company_name,
@@ -95,6 +117,7 @@ impl SignupRequest {
                 residency,
                 use_case,
                 plan,
+                time_zone,
             }),
             _ => Err(ValidationErrors(errors)),
         }
@@ -159,6 +182,7 @@ mod tests {
             region: Some("eu".to_owned()),
             use_case: Some("itsm".to_owned()),
             plan: Some("professional".to_owned()),
+            time_zone: Some("Europe/Berlin".to_owned()),
         }
     }
 
@@ -183,6 +207,37 @@ mod tests {
         assert_eq!(signup.residency, Residency::Eu);
         assert_eq!(signup.use_case, UseCase::Itsm);
         assert_eq!(signup.plan, Plan::Professional);
+        assert_eq!(signup.time_zone.as_str(), "Europe/Berlin");
+    }
+
+    #[test]
+    fn time_zone_defaults_to_utc() {
+        for time_zone in [None, Some(String::new()), Some("  ".to_owned())] {
+            let request = SignupRequest {
+                time_zone: time_zone.clone(),
+                ..valid_request()
+            };
+            assert_eq!(
+                validate(&request).unwrap().time_zone.as_str(),
+                "UTC",
+                "{time_zone:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_an_unknown_time_zone() {
+        let request = SignupRequest {
+            time_zone: Some("Berlin".to_owned()),
+            ..valid_request()
+        };
+        let errors = validate(&request).unwrap_err();
+        assert_eq!(codes_by_field(&errors), vec![("time_zone", "invalid")]);
+        assert!(
+            errors.0[0].message.contains("Europe/Berlin"),
+            "{}",
+            errors.0[0].message
+        );
     }
 
     #[test]
@@ -209,6 +264,7 @@ mod tests {
             region: Some("mars".to_owned()),
             use_case: Some("itsm".to_owned()),
             plan: Some("msp".to_owned()),
+            time_zone: Some("Mars/Base".to_owned()),
         };
         let errors = validate(&request).unwrap_err();
         assert_eq!(
@@ -219,6 +275,7 @@ mod tests {
                 ("subdomain", "reserved"),
                 ("region", "unsupported"),
                 ("plan", "unsupported"),
+                ("time_zone", "invalid"),
             ]
         );
     }
@@ -226,13 +283,14 @@ mod tests {
     #[test]
     fn rejects_a_control_character_in_each_field() {
         type FieldSlot = fn(&mut SignupRequest) -> &mut Option<String>;
-        let fields: [(&str, FieldSlot); 6] = [
+        let fields: [(&str, FieldSlot); 7] = [
             ("email", |r| &mut r.email),
             ("company_name", |r| &mut r.company_name),
             ("subdomain", |r| &mut r.subdomain),
             ("region", |r| &mut r.region),
             ("use_case", |r| &mut r.use_case),
             ("plan", |r| &mut r.plan),
+            ("time_zone", |r| &mut r.time_zone),
         ];
         for (field, slot) in fields {
             for control in ['\r', '\n', '\0', '\u{1b}', '\u{85}'] {
