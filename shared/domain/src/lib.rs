@@ -1,5 +1,6 @@
 //! Pure types and rules of tenant onboarding: identifiers, signup validation, the tenant
-//! lifecycle, plans and templates, secret tokens, the audit chain and email rendering.
+//! lifecycle, plans and templates, secret tokens, the audit chain and email rendering, and
+//! for billing the plan catalog, usage, entitlements, trial reminders and Stripe webhooks.
 //! The crate does no I/O and has no dependency on AWS.
 
 pub mod audit;
@@ -12,6 +13,7 @@ pub mod lifecycle;
 pub mod plans;
 pub mod provisioning;
 pub mod signup;
+pub mod stripe;
 pub mod token;
 pub mod trial;
 pub mod usage;
