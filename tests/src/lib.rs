@@ -74,11 +74,11 @@ impl TestStack {
 
     pub async fn start_with(options: StackOptions) -> anyhow::Result<Self> {
         let root = repository_root();
-        let moto_bin = root.join(".venv/bin/moto_server");
-        if !moto_bin.exists() {
+        let python = root.join(".venv/bin/python");
+        if !python.exists() {
             bail!(
                 "{} not found; run scripts/test or scripts/dev once to create the venv",
-                moto_bin.display()
+                python.display()
             );
         }
         let runtime_bin = target_dir().join("local-runtime");
@@ -90,7 +90,8 @@ impl TestStack {
         }
         let aws_port = free_port();
         let moto = Guard(
-            Command::new(&moto_bin)
+            Command::new(&python)
+                .arg(root.join("scripts/moto_server.py"))
                 .args(["-H", "127.0.0.1", "-p", &aws_port.to_string()])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

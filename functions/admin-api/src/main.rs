@@ -3,10 +3,9 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use onboarding_app::http::{self, ApiError, Caller, PLATFORM_ADMIN};
-use onboarding_app::usecases::admin;
+use onboarding_app::usecases::{admin, trials};
 use onboarding_app::Services;
 use onboarding_domain::signup::SignupRequest;
-use time::OffsetDateTime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -20,10 +19,27 @@ async fn route(services: &Services, request: &Request) -> Result<Response<Body>,
     match (request.method(), path) {
         (&Method::POST, "/v1/admin/tenants") => {
             let body: SignupRequest = http::json_body(request)?;
-            let created =
-                admin::create_tenant(services, &caller.subject, &body, OffsetDateTime::now_utc())
-                    .await?;
+            let created = admin::create_tenant(
+                services,
+                &caller.subject,
+                &body,
+                http::request_time(request),
+            )
+            .await?;
             http::json_response(StatusCode::ACCEPTED, &created)
+        }
+        (&Method::POST, _) if path.starts_with("/v1/admin/trial-extensions/") => {
+            let extension_id = http::path_parameter(request, "extension_id")?;
+            let approve = path.ends_with("/approve");
+            let view = trials::decide_extension(
+                services,
+                &caller.subject,
+                &extension_id,
+                approve,
+                http::request_time(request),
+            )
+            .await?;
+            http::json_response(StatusCode::OK, &view)
         }
         (&Method::GET, _) if path.ends_with("/audit") => {
             let tenant_id = http::path_parameter(request, "tenant_id")?;

@@ -6,7 +6,6 @@ use onboarding_app::http::{self, ApiError};
 use onboarding_app::usecases::signup;
 use onboarding_app::Services;
 use onboarding_domain::signup::SignupRequest;
-use time::OffsetDateTime;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -14,7 +13,7 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn route(services: &Services, request: &Request) -> Result<Response<Body>, ApiError> {
-    let now = OffsetDateTime::now_utc();
+    let now = http::request_time(request);
     let path = request.uri().path();
     match (request.method(), path) {
         (&Method::POST, "/v1/signups") => {

@@ -6,7 +6,6 @@ use onboarding_app::http::{self, ApiError};
 use onboarding_app::usecases::verify;
 use onboarding_app::Services;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 #[derive(Deserialize)]
 struct TokenBody {
@@ -40,7 +39,7 @@ async fn route(services: &Services, request: &Request) -> Result<Response<Body>,
         }
         Method::POST if is_form(request) => {
             let token = verify::token_from_form(http::body_bytes(request)).unwrap_or_default();
-            match verify::confirm(services, &token, OffsetDateTime::now_utc()).await {
+            match verify::confirm(services, &token, http::request_time(request)).await {
                 Ok(outcome) => http::html_response(StatusCode::OK, verify::outcome_page(&outcome)),
                 Err(ApiError::Unexpected(cause)) => Err(ApiError::Unexpected(cause)),
                 Err(error) => http::html_response(error.status(), verify::error_page(&error)),
@@ -51,7 +50,7 @@ async fn route(services: &Services, request: &Request) -> Result<Response<Body>,
             let token = body.token.ok_or_else(|| {
                 ApiError::BadRequest("token is missing; send {\"token\": \"...\"}".into())
             })?;
-            let outcome = verify::confirm(services, &token, OffsetDateTime::now_utc()).await?;
+            let outcome = verify::confirm(services, &token, http::request_time(request)).await?;
             http::json_response(StatusCode::OK, &outcome)
         }
         ref method => Err(ApiError::NotFound(format!(

@@ -48,6 +48,8 @@ pub struct Config {
     pub provisioning_stuck_after_seconds: u64,
     /// `CORS_ALLOWED_ORIGIN`: value of `Access-Control-Allow-Origin` on every response.
     pub cors_allowed_origin: String,
+    /// `STRIPE_*`: the Stripe API and webhook settings.
+    pub stripe: crate::stripe::StripeSettings,
 }
 
 impl Config {
@@ -96,6 +98,7 @@ impl Config {
                 300,
             )?,
             cors_allowed_origin: optional("CORS_ALLOWED_ORIGIN", "*"),
+            stripe: crate::stripe::StripeSettings::from_lookup(&lookup),
         })
     }
 

@@ -343,14 +343,31 @@ pub fn roles_of(claim: &str) -> Vec<String> {
         .collect()
 }
 
+/// Time of the request as API Gateway received it, so one request sees one "now".
+pub fn request_time(request: &Request) -> time::OffsetDateTime {
+    let epoch_ms = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.time_epoch,
+        _ => 0,
+    };
+    if epoch_ms > 0 {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(epoch_ms) * 1_000_000)
+            .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+    } else {
+        time::OffsetDateTime::now_utc()
+    }
+}
+
 /// The caller authenticated by the JWT authorizer.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub subject: String,
     pub roles: Vec<String>,
+    /// The tenant a tenant-scoped token belongs to (claim `tenant_id`).
+    pub tenant_id: Option<String>,
 }
 
 pub const PLATFORM_ADMIN: &str = "platform_admin";
+pub const TENANT_ADMIN: &str = "tenant_admin";
 
 impl Caller {
     /// Reads the caller from the authorizer context; no claims at all means no token reached us.
@@ -358,11 +375,33 @@ impl Caller {
         let claims = jwt_claims(request);
         let subject = claims.get("sub").cloned().ok_or(ApiError::Unauthorized)?;
         let roles = claims.get("roles").map(|c| roles_of(c)).unwrap_or_default();
-        Ok(Self { subject, roles })
+        let tenant_id = claims.get("tenant_id").cloned().filter(|id| !id.is_empty());
+        Ok(Self {
+            subject,
+            roles,
+            tenant_id,
+        })
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// Allows platform admins, and tenant admins whose token names `tenant_id`.
+    pub fn require_tenant(&self, tenant_id: &str) -> Result<(), ApiError> {
+        if self.has_role(PLATFORM_ADMIN) {
+            return Ok(());
+        }
+        if self.has_role(TENANT_ADMIN) && self.tenant_id.as_deref() == Some(tenant_id) {
+            return Ok(());
+        }
+        Err(ApiError::Forbidden(format!(
+            "this token may not act on tenant {tenant_id}; it needs the platform_admin role, or tenant_admin with a matching tenant_id claim"
+        )))
     }
 
     pub fn require_role(&self, role: &str) -> Result<(), ApiError> {
-        if self.roles.iter().any(|r| r == role) {
+        if self.has_role(role) {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(

@@ -91,3 +91,24 @@ pub fn dedicated_table(tenant_id: &str) -> String {
 }
 
 pub const DEDICATED_TABLE_PREFIX: &str = "tenant-";
+
+/// Partition of the scheduled trial and billing events due in one UTC hour, `YYYY-MM-DDTHH`.
+pub fn schedule(hour_bucket: &str) -> String {
+    format!("SCHEDULE#{hour_bucket}")
+}
+
+pub fn scheduled_event(due_at: &str, tenant_id: &str, kind: &str) -> String {
+    format!("{due_at}#{tenant_id}#{kind}")
+}
+
+pub fn trial_extension(extension_id: &str) -> String {
+    format!("TRIALEXT#{extension_id}")
+}
+
+pub fn stripe_event(event_id: &str) -> String {
+    format!("STRIPE_EVENT#{event_id}")
+}
+
+pub fn stripe_customer(customer_id: &str) -> String {
+    format!("STRIPE_CUSTOMER#{customer_id}")
+}

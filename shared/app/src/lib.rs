@@ -7,6 +7,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod records;
+pub mod stripe;
 pub mod telemetry;
 pub mod usecases;
 

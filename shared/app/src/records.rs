@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 
 use onboarding_domain::audit::AuditRecord;
 use onboarding_domain::email::EmailTemplate;
+use onboarding_domain::entitlements::Downgrade;
 use onboarding_domain::lifecycle::TenantState;
+use onboarding_domain::plans::PlanCatalog;
 use onboarding_domain::provisioning::{Step, StepStatus};
 use onboarding_domain::signup::{
     CompanyName, EmailAddress, Plan, Residency, Subdomain, UseCase, ValidSignup,
 };
+use onboarding_domain::usage::Usage;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -38,6 +41,35 @@ pub struct TenantRecord {
     pub execution_arn: Option<String>,
     pub workspace_url: Option<String>,
     pub cell_id: Option<String>,
+    pub commercial: CommercialState,
+}
+
+/// Plan, trial, billing and usage state of a tenant, kept on the tenant item so entitlements are
+/// computed from one read.
+#[derive(Debug, Clone, Default)]
+pub struct CommercialState {
+    /// IANA time zone of the tenant, for reminders on the right local day.
+    pub time_zone: String,
+    /// Version of the plan catalog the tenant bought.
+    pub catalog_version: u32,
+    /// End of the read-only grace period after the trial.
+    pub grace_ends_at: Option<OffsetDateTime>,
+    pub stripe_customer_id: Option<String>,
+    pub subscription_id: Option<String>,
+    /// Stripe's subscription status as last applied, unknown values kept as text.
+    pub subscription_status: Option<String>,
+    /// `created` (Unix seconds) of the newest Stripe event applied to the subscription.
+    pub billing_event_created: Option<i64>,
+    pub past_due_since: Option<OffsetDateTime>,
+    /// Modules of a downgrade that are read-only until their window ends.
+    pub downgrade: Option<Downgrade>,
+    pub usage: Usage,
+    /// Incremented by every usage write, so concurrent reports cannot overwrite each other.
+    pub usage_version: u64,
+    /// Threshold emails already sent, as `limit:percent:period`.
+    pub limit_notices: Vec<String>,
+    /// When the tenant's data was archived, after the trial grace period or a suspension.
+    pub archived_at: Option<OffsetDateTime>,
 }
 
 impl TenantRecord {
@@ -72,6 +104,11 @@ impl TenantRecord {
             execution_arn: None,
             workspace_url: None,
             cell_id: None,
+            commercial: CommercialState {
+                time_zone: signup.time_zone.as_str().to_owned(),
+                catalog_version: PlanCatalog::current().version,
+                ..CommercialState::default()
+            },
         }
     }
 }

@@ -26,3 +26,24 @@ pub fn cause_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+/// Emits one CloudWatch metric in Embedded Metric Format (namespace `TenantOnboarding`,
+/// dimension `Service`), which Lambda's log delivery turns into a metric without an API call.
+pub fn emit_metric(name: &str, value: f64) {
+    let service = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into());
+    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let mut record = serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [{
+                "Namespace": "TenantOnboarding",
+                "Dimensions": [["Service"]],
+                "Metrics": [{ "Name": name, "Unit": "Count" }],
+            }],
+        },
+        "Service": service,
+    });
+    record[name] = serde_json::json!(value);
+    // EMF records are read from stdout as they are, so they bypass the tracing formatter.
+    println!("{record}");
+}

@@ -57,7 +57,7 @@ pub enum EmailTemplate {
     UsageThreshold {
         company_name: String,
         limit: String,
-        percent: u32,
+        percent: u64,
         used: u64,
         max: u64,
         upgrade_url: String,

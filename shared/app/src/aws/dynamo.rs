@@ -11,6 +11,7 @@ use onboarding_domain::ids::TenantId;
 use onboarding_domain::lifecycle::TenantState;
 use onboarding_domain::provisioning::{Step, StepStatus};
 use onboarding_domain::signup::{CompanyName, EmailAddress, Plan, Residency, Subdomain, UseCase};
+use onboarding_domain::usage::Usage;
 use time::OffsetDateTime;
 
 use super::items::{b, format_time, n, s, ts, Item, Reader};
@@ -18,7 +19,8 @@ use super::store_error;
 use crate::error::StoreError;
 use crate::keys;
 use crate::records::{
-    DataStoreKind, DataStoreRecord, SignupRecord, StepRecord, TenantRecord, VerificationRecord,
+    CommercialState, DataStoreKind, DataStoreRecord, SignupRecord, StepRecord, TenantRecord,
+    VerificationRecord,
 };
 
 /// DynamoDB client and table name, built once per cold start.
@@ -653,7 +655,90 @@ pub fn tenant_item(tenant: &TenantRecord) -> Item {
     if let Some(cell) = &tenant.cell_id {
         item.insert("cell_id".into(), s(cell));
     }
+    commercial_attributes(&tenant.commercial, &mut item);
     item
+}
+
+fn commercial_attributes(state: &CommercialState, item: &mut Item) {
+    item.insert("time_zone".into(), s(&state.time_zone));
+    item.insert("catalog_version".into(), n(state.catalog_version));
+    item.insert(
+        "usage".into(),
+        s(serde_json::to_string(&state.usage).unwrap_or_default()),
+    );
+    item.insert("usage_version".into(), n(state.usage_version));
+    let optional_strings = [
+        ("stripe_customer_id", &state.stripe_customer_id),
+        ("subscription_id", &state.subscription_id),
+        ("subscription_status", &state.subscription_status),
+    ];
+    for (name, value) in optional_strings {
+        if let Some(value) = value {
+            item.insert(name.into(), s(value));
+        }
+    }
+    let optional_times = [
+        ("grace_ends_at", state.grace_ends_at),
+        ("past_due_since", state.past_due_since),
+        ("archived_at", state.archived_at),
+    ];
+    for (name, value) in optional_times {
+        if let Some(value) = value {
+            item.insert(name.into(), ts(value));
+        }
+    }
+    if let Some(created) = state.billing_event_created {
+        item.insert("billing_event_created".into(), n(created));
+    }
+    if let Some(downgrade) = &state.downgrade {
+        item.insert(
+            "downgrade".into(),
+            s(serde_json::to_string(downgrade).unwrap_or_default()),
+        );
+    }
+    if !state.limit_notices.is_empty() {
+        item.insert(
+            "limit_notices".into(),
+            AttributeValue::Ss(state.limit_notices.clone()),
+        );
+    }
+}
+
+fn commercial_from(r: &Reader<'_>) -> Result<CommercialState, StoreError> {
+    let json = |attribute: &str| -> Result<Option<serde_json::Value>, StoreError> {
+        r.opt_s(attribute)
+            .map(|text| {
+                serde_json::from_str(text).map_err(|e| r.malformed(format!("{attribute}: {e}")))
+            })
+            .transpose()
+    };
+    let usage = match json("usage")? {
+        Some(value) => {
+            serde_json::from_value(value).map_err(|e| r.malformed(format!("usage: {e}")))?
+        }
+        None => Usage::default(),
+    };
+    let downgrade = match json("downgrade")? {
+        Some(value) => Some(
+            serde_json::from_value(value).map_err(|e| r.malformed(format!("downgrade: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(CommercialState {
+        time_zone: r.opt_s("time_zone").unwrap_or("UTC").to_owned(),
+        catalog_version: r.opt_n("catalog_version")?.unwrap_or(1),
+        grace_ends_at: r.opt_time("grace_ends_at")?,
+        stripe_customer_id: r.opt_s("stripe_customer_id").map(str::to_owned),
+        subscription_id: r.opt_s("subscription_id").map(str::to_owned),
+        subscription_status: r.opt_s("subscription_status").map(str::to_owned),
+        billing_event_created: r.opt_n("billing_event_created")?,
+        past_due_since: r.opt_time("past_due_since")?,
+        downgrade,
+        usage,
+        usage_version: r.opt_n("usage_version")?.unwrap_or(0),
+        limit_notices: r.string_list("limit_notices"),
+        archived_at: r.opt_time("archived_at")?,
+    })
 }
 
 pub fn tenant_from_item(item: &Item) -> Result<TenantRecord, StoreError> {
@@ -679,6 +764,7 @@ pub fn tenant_from_item(item: &Item) -> Result<TenantRecord, StoreError> {
         execution_arn: r.opt_s("execution_arn").map(str::to_owned),
         workspace_url: r.opt_s("workspace_url").map(str::to_owned),
         cell_id: r.opt_s("cell_id").map(str::to_owned),
+        commercial: commercial_from(&r)?,
     })
 }
 

@@ -1,11 +1,14 @@
 //! Use cases. Each function's `main` builds `Services` once and calls into one of these modules.
 
 pub mod admin;
+pub mod billing;
+pub mod entitlements;
 pub mod notify;
 pub mod outbox;
 pub mod provisioning;
 pub mod scan;
 pub mod signup;
+pub mod trials;
 pub mod verify;
 pub mod watchdog;
 
@@ -16,6 +19,7 @@ use crate::aws::sfn::Workflow;
 use crate::aws::sqs::EmailQueue;
 use crate::aws::tables::TenantTables;
 use crate::config::Config;
+use crate::stripe::StripeClient;
 
 /// Every adapter a function may need, built once per cold start from one SDK configuration.
 #[derive(Clone)]
@@ -27,6 +31,7 @@ pub struct Services {
     pub mailer: SesMailer,
     pub workflow: Workflow,
     pub tables: TenantTables,
+    pub stripe: StripeClient,
 }
 
 impl Services {
@@ -38,6 +43,7 @@ impl Services {
             mailer: SesMailer::new(sdk, &config.sender_email),
             workflow: Workflow::new(sdk, &config.state_machine_arn),
             tables: TenantTables::new(sdk),
+            stripe: StripeClient::new(config.stripe.clone()),
             config,
         }
     }

@@ -11,11 +11,12 @@ use onboarding_domain::signup::{
     DisposableDomains, FieldError, SignupRequest, Subdomain, ValidSignup, ValidationErrors,
 };
 use onboarding_domain::token::{SecretToken, TokenHash};
-use onboarding_domain::trial;
+use onboarding_domain::trial::{self, TimeZone};
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::outbox::{dispatch, outbox_write};
+use super::trials::trial_schedule;
 use super::Services;
 use crate::aws::dynamo::{
     audit_item, claim_item, first_audit, signup_item, tenant_item, verification_item, DynamoStore,
@@ -128,6 +129,12 @@ pub async fn create_signup(
         store.put_new(verification_item(&verification))?,
         outbox_write(store, &message, now)?,
     ]);
+    writes.extend(trial_schedule(
+        store,
+        &tenant_id,
+        signup.time_zone.as_str(),
+        trial::trial_ends_at(now),
+    )?);
     if let Err(error) = store.transact(writes).await {
         return Err(taken_conflict(error, &signup));
     }
@@ -431,6 +438,7 @@ pub async fn resend_verification(
         residency: tenant.residency,
         use_case: tenant.use_case,
         plan: tenant.plan,
+        time_zone: TimeZone::parse(&tenant.commercial.time_zone).unwrap_or_default(),
     };
     let message =
         verification_message(services, &tenant.tenant_id, signup_id, &valid, &token).await?;

@@ -1,0 +1,676 @@
+//! Stripe billing: Checkout for upgrades, and the webhook that converts trials, runs dunning and
+//! applies plan changes.
+//!
+//! The webhook verifies the signature over the exact raw body before parsing anything. Each event
+//! is applied once: its id is written with a condition in the same transaction as its effect, so
+//! a repeated or concurrent delivery finds the id taken and changes nothing. Subscription state
+//! only moves forward: an event older than the newest one applied is recorded and ignored.
+
+use onboarding_domain::audit::Actor;
+use onboarding_domain::billing::{is_newer, DunningAction, SubscriptionStatus};
+use onboarding_domain::catalog::Module;
+use onboarding_domain::email::EmailTemplate;
+use onboarding_domain::entitlements::Downgrade;
+use onboarding_domain::ids::MessageId;
+use onboarding_domain::lifecycle::TenantState;
+use onboarding_domain::plans::PlanCatalog;
+use onboarding_domain::signup::Plan;
+use onboarding_domain::stripe::{self as stripe_events, HandledEvent, WebhookEvent};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::entitlements::{catalog_of, load_tenant};
+use super::outbox::{dispatch, outbox_write};
+use super::trials::{schedule_write, upgrade_url, ScheduledKind};
+use super::Services;
+use crate::aws::dynamo::{DynamoStore, TenantChange, FIRST_EXTRA_WRITE};
+use crate::aws::items::{n, s, ts, Reader};
+use crate::error::StoreError;
+use crate::http::ApiError;
+use crate::keys;
+use crate::records::{EmailMessage, TenantRecord};
+use crate::stripe::CheckoutRequest;
+
+/// Stripe signatures older than this are rejected as replays.
+pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
+/// Event ids are kept this long to drop repeated deliveries; Stripe retries for up to 3 days.
+const EVENT_RETENTION_SECONDS: i64 = 30 * 24 * 3600;
+/// Modules a downgrade removes stay read-only this long before their data is archived.
+pub const DOWNGRADE_READ_ONLY_DAYS: i64 = 30;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutBody {
+    pub plan: Option<String>,
+    pub quantity: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckoutStarted {
+    pub checkout_url: String,
+    pub session_id: String,
+    pub plan: String,
+}
+
+/// Creates a Checkout Session for a plan, creating the tenant's one Stripe customer first.
+#[tracing::instrument(skip_all, fields(tenant_id))]
+pub async fn start_checkout(
+    services: &Services,
+    tenant_id: &str,
+    body: &CheckoutBody,
+    now: OffsetDateTime,
+) -> Result<CheckoutStarted, ApiError> {
+    tracing::Span::current().record("tenant_id", tenant_id);
+    let plan_name = body.plan.clone().unwrap_or_default();
+    let plan = Plan::parse(&plan_name).map_err(|error| {
+        ApiError::Validation(onboarding_domain::signup::ValidationErrors(vec![error]))
+    })?;
+    let quantity = body.quantity.unwrap_or(1);
+    if quantity == 0 || quantity > 100_000 {
+        return Err(ApiError::Validation(
+            onboarding_domain::signup::ValidationErrors(vec![
+                onboarding_domain::signup::FieldError::invalid(
+                    "quantity",
+                    format!("quantity must be from 1 to 100000; got {quantity}"),
+                ),
+            ]),
+        ));
+    }
+    let store = &services.store;
+    let tenant = load_tenant(store, tenant_id).await?;
+    if !matches!(tenant.state, TenantState::Active | TenantState::Suspended) {
+        return Err(ApiError::Conflict {
+            errors: vec![],
+            message: format!(
+                "tenant is {}; checkout needs an active or suspended tenant",
+                tenant.state.as_str()
+            ),
+        });
+    }
+    let customer_id = ensure_customer(services, &tenant).await?;
+    // One key per tenant, plan, quantity and hour: a double click returns the same session.
+    let idempotency_key = format!(
+        "checkout-{tenant_id}-{}-{quantity}-{}",
+        plan.as_str(),
+        now.unix_timestamp() / 3600
+    );
+    let session = services
+        .stripe
+        .create_checkout_session(&CheckoutRequest {
+            tenant_id,
+            customer_id: &customer_id,
+            plan: plan.as_str(),
+            quantity,
+            catalog_version: PlanCatalog::current().version,
+            idempotency_key: &idempotency_key,
+        })
+        .await
+        .map_err(ApiError::unexpected)?;
+    tracing::info!(session_id = %session.id, plan = plan.as_str(), "checkout session created");
+    Ok(CheckoutStarted {
+        checkout_url: session.url.unwrap_or_default(),
+        session_id: session.id,
+        plan: plan.as_str().to_owned(),
+    })
+}
+
+/// Returns the tenant's Stripe customer, creating it once. The Stripe call carries an idempotency
+/// key derived from the tenant, and the id is stored with a condition, so concurrent requests
+/// end with one customer.
+async fn ensure_customer(services: &Services, tenant: &TenantRecord) -> Result<String, ApiError> {
+    if let Some(id) = &tenant.commercial.stripe_customer_id {
+        return Ok(id.clone());
+    }
+    let customer = services
+        .stripe
+        .create_customer(
+            &tenant.tenant_id,
+            tenant.email.as_str(),
+            tenant.company_name.as_str(),
+        )
+        .await
+        .map_err(ApiError::unexpected)?;
+    let store = &services.store;
+    let mut lookup = DynamoStore::key(keys::stripe_customer(&customer.id), "STRIPE_CUSTOMER");
+    lookup.insert("tenant_id".into(), s(&tenant.tenant_id));
+    let writes = vec![
+        store.update(
+            keys::tenant(&tenant.tenant_id),
+            keys::TENANT_SK,
+            "SET stripe_customer_id = :id",
+            Some("attribute_not_exists(stripe_customer_id) OR stripe_customer_id = :id"),
+            vec![(":id", s(&customer.id))],
+            vec![],
+        )?,
+        store.put_any(lookup)?,
+    ];
+    match store.transact(writes).await {
+        Ok(()) => Ok(customer.id),
+        Err(error) if error.condition_failed_at(0) => {
+            let current = load_tenant(store, &tenant.tenant_id).await?;
+            current
+                .commercial
+                .stripe_customer_id
+                .ok_or_else(|| ApiError::unexpected(error))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Why a webhook delivery was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("the Stripe-Signature header is invalid: {0}")]
+    Signature(#[source] stripe_events::SignatureError),
+    #[error("webhook secrets are not configured; set STRIPE_WEBHOOK_SECRETS")]
+    NotConfigured,
+    #[error("event {event_id} of type {event_type} cannot be read")]
+    Unreadable {
+        event_id: String,
+        event_type: String,
+        #[source]
+        source: stripe_events::EventError,
+    },
+    #[error("the payload is not a Stripe event")]
+    NotAnEvent(#[source] stripe_events::EventError),
+    #[error("applying event {event_id} failed")]
+    Apply {
+        event_id: String,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
+/// What happened to a delivered event.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookOutcome {
+    Applied,
+    Duplicate,
+    Stale,
+    Ignored,
+}
+
+/// Verifies and applies one webhook delivery.
+#[tracing::instrument(skip_all, fields(event_id, event_type, tenant_id))]
+pub async fn handle_webhook(
+    services: &Services,
+    signature_header: Option<&str>,
+    raw_body: &[u8],
+    now: OffsetDateTime,
+) -> Result<WebhookOutcome, WebhookError> {
+    let secrets: Vec<&str> = services
+        .config
+        .stripe
+        .webhook_secrets
+        .iter()
+        .map(String::as_str)
+        .collect();
+    if secrets.is_empty() {
+        return Err(WebhookError::NotConfigured);
+    }
+    stripe_events::verify_signature(
+        signature_header.unwrap_or_default(),
+        raw_body,
+        &secrets,
+        now.unix_timestamp(),
+        SIGNATURE_TOLERANCE_SECONDS,
+    )
+    .map_err(WebhookError::Signature)?;
+    let event = stripe_events::parse_event(raw_body).map_err(WebhookError::NotAnEvent)?;
+    tracing::Span::current().record("event_id", event.id.as_str());
+    tracing::Span::current().record("event_type", event.event_type.as_str());
+    let handled = match HandledEvent::from_event(&event) {
+        Ok(Some(handled)) => handled,
+        Ok(None) => {
+            tracing::info!("event type not handled; acknowledged");
+            return Ok(WebhookOutcome::Ignored);
+        }
+        Err(source) => {
+            return Err(WebhookError::Unreadable {
+                event_id: event.id.clone(),
+                event_type: event.event_type.clone(),
+                source,
+            })
+        }
+    };
+    apply(services, &event, handled, now)
+        .await
+        .map_err(|source| WebhookError::Apply {
+            event_id: event.id.clone(),
+            source,
+        })
+}
+
+/// The conditional put that makes an event apply once.
+fn event_marker(
+    store: &DynamoStore,
+    event: &WebhookEvent,
+    now: OffsetDateTime,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let mut item = DynamoStore::key(keys::stripe_event(&event.id), "STRIPE_EVENT");
+    item.insert("event_type".into(), s(&event.event_type));
+    item.insert("created".into(), n(event.created));
+    item.insert("received_at".into(), ts(now));
+    item.insert(
+        keys::TTL.into(),
+        n(now.unix_timestamp() + EVENT_RETENTION_SECONDS),
+    );
+    store.put_new(item)
+}
+
+/// Finds the tenant of a Stripe object by its customer, or else by the tenant id in its metadata.
+async fn tenant_for(
+    store: &DynamoStore,
+    customer: Option<&str>,
+    tenant_hint: Option<&str>,
+) -> anyhow::Result<Option<TenantRecord>> {
+    if let Some(customer) = customer {
+        if let Some(item) = store
+            .get(keys::stripe_customer(customer), "STRIPE_CUSTOMER")
+            .await?
+        {
+            let tenant_id = Reader::new(&item).s("tenant_id")?.to_owned();
+            return Ok(store.get_tenant(&tenant_id).await?);
+        }
+    }
+    match tenant_hint {
+        Some(tenant_id) => Ok(store.get_tenant(tenant_id).await?),
+        None => Ok(None),
+    }
+}
+
+fn message(tenant: &TenantRecord, template: EmailTemplate) -> EmailMessage {
+    EmailMessage {
+        message_id: MessageId::generate().as_str().to_owned(),
+        tenant_id: tenant.tenant_id.clone(),
+        to: tenant.email.as_str().to_owned(),
+        template,
+        secret: None,
+    }
+}
+
+/// Records an event that changes nothing, so a repeated delivery is reported as a duplicate.
+async fn record_only(
+    store: &DynamoStore,
+    event: &WebhookEvent,
+    now: OffsetDateTime,
+    outcome: WebhookOutcome,
+) -> anyhow::Result<WebhookOutcome> {
+    match store.transact(vec![event_marker(store, event, now)?]).await {
+        Ok(()) => Ok(outcome),
+        Err(error) if error.condition_failed_at(0) => Ok(WebhookOutcome::Duplicate),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn apply(
+    services: &Services,
+    event: &WebhookEvent,
+    handled: HandledEvent,
+    now: OffsetDateTime,
+) -> anyhow::Result<WebhookOutcome> {
+    let store = &services.store;
+    for _ in 0..5 {
+        let plan = match plan_change(services, event, &handled, now).await? {
+            Some(plan) => plan,
+            None => return record_only(store, event, now, WebhookOutcome::Ignored).await,
+        };
+        let PlannedChange {
+            tenant,
+            change,
+            emails,
+            outcome,
+        } = plan;
+        tracing::Span::current().record("tenant_id", tenant.tenant_id.as_str());
+        let Some(change) = change else {
+            return record_only(store, event, now, outcome).await;
+        };
+        // The marker follows the change's own writes; its index tells a duplicate delivery.
+        let marker_index = FIRST_EXTRA_WRITE + change.extra.len();
+        let mut change = change.with(event_marker(store, event, now)?);
+        for email in &emails {
+            change = change.with(outbox_write(store, email, now)?);
+        }
+        match store.commit_change(&tenant, change, now).await {
+            Ok(_) => {
+                for email in &emails {
+                    dispatch(store, &services.queue, email).await;
+                }
+                tracing::info!("Stripe event applied");
+                return Ok(outcome);
+            }
+            Err(error) if error.condition_failed_at(marker_index) => {
+                tracing::info!("Stripe event already applied; duplicate delivery dropped");
+                return Ok(WebhookOutcome::Duplicate);
+            }
+            // The tenant changed since it was read: plan the change again.
+            Err(error) if error.condition_failed_at(0) => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    anyhow::bail!("tenant kept changing while applying event {}", event.id)
+}
+
+struct PlannedChange {
+    tenant: TenantRecord,
+    change: Option<TenantChange>,
+    emails: Vec<EmailMessage>,
+    outcome: WebhookOutcome,
+}
+
+fn actor() -> Actor {
+    Actor::system("stripe")
+}
+
+/// Decides what an event changes on its tenant, without writing anything.
+async fn plan_change(
+    services: &Services,
+    event: &WebhookEvent,
+    handled: &HandledEvent,
+    now: OffsetDateTime,
+) -> anyhow::Result<Option<PlannedChange>> {
+    let store = &services.store;
+    match handled {
+        HandledEvent::CheckoutSessionCompleted(session) => {
+            let Some(tenant_id) = session.tenant_id().map(str::to_owned) else {
+                tracing::warn!("checkout session without a tenant reference; ignored");
+                return Ok(None);
+            };
+            let Some(tenant) = store.get_tenant(&tenant_id).await? else {
+                tracing::warn!(tenant_id, "checkout session for an unknown tenant; ignored");
+                return Ok(None);
+            };
+            let plan = session
+                .metadata
+                .get("plan")
+                .and_then(|p| Plan::parse(p).ok())
+                .unwrap_or(tenant.plan);
+            let mut change = TenantChange::new(
+                actor(),
+                "billing.converted",
+                format!("payment succeeded; plan {}", plan.as_str()),
+            )
+            .set("plan", s(plan.as_str()))
+            .set("on_trial", crate::aws::items::b(false))
+            .set("catalog_version", n(PlanCatalog::current().version))
+            .remove("grace_ends_at")
+            .remove("archived_at")
+            .remove("past_due_since");
+            if let Some(customer) = &session.customer {
+                change = change.set("stripe_customer_id", s(customer));
+            }
+            if let Some(subscription) = &session.subscription {
+                change = change.set("subscription_id", s(subscription));
+            }
+            if tenant.state == TenantState::Suspended {
+                change = change.to_state(TenantState::Active);
+            }
+            change = change.with(modules_write(store, &tenant.tenant_id, plan)?);
+            let email = message(
+                &tenant,
+                EmailTemplate::UpgradeConfirmed {
+                    company_name: tenant.company_name.as_str().to_owned(),
+                    plan: plan.as_str().to_owned(),
+                    workspace_url: tenant.workspace_url.clone().unwrap_or_default(),
+                },
+            );
+            Ok(Some(PlannedChange {
+                tenant,
+                change: Some(change),
+                emails: vec![email],
+                outcome: WebhookOutcome::Applied,
+            }))
+        }
+        HandledEvent::SubscriptionCreated(subscription)
+        | HandledEvent::SubscriptionUpdated(subscription)
+        | HandledEvent::SubscriptionDeleted(subscription) => {
+            let Some(tenant) = tenant_for(
+                store,
+                subscription.customer.as_deref(),
+                subscription.tenant_id(),
+            )
+            .await?
+            else {
+                tracing::warn!(customer = ?subscription.customer, "subscription of an unknown customer; ignored");
+                return Ok(None);
+            };
+            if !is_newer(tenant.commercial.billing_event_created, event.created) {
+                tracing::info!(stored = ?tenant.commercial.billing_event_created, event_created = event.created, "older subscription event ignored");
+                return Ok(Some(PlannedChange {
+                    tenant,
+                    change: None,
+                    emails: vec![],
+                    outcome: WebhookOutcome::Stale,
+                }));
+            }
+            let status = if matches!(handled, HandledEvent::SubscriptionDeleted(_)) {
+                "canceled".to_owned()
+            } else {
+                subscription.status.as_str().to_owned()
+            };
+            let mut change = TenantChange::new(
+                actor(),
+                format!("billing.subscription.{status}"),
+                format!("subscription {} is {status}", subscription.id),
+            )
+            .set("subscription_id", s(&subscription.id))
+            .set("subscription_status", s(&status))
+            .set("billing_event_created", n(event.created));
+            let mut emails = Vec::new();
+            let previous = tenant
+                .commercial
+                .subscription_status
+                .as_deref()
+                .map(SubscriptionStatus::parse);
+            match DunningAction::for_status_change(
+                previous.as_ref(),
+                &SubscriptionStatus::parse(&status),
+            ) {
+                Some(DunningAction::StartGrace) => {
+                    if tenant.commercial.past_due_since.is_none() {
+                        change = change.set("past_due_since", ts(now));
+                    }
+                    emails.push(message(
+                        &tenant,
+                        EmailTemplate::PaymentFailed {
+                            company_name: tenant.company_name.as_str().to_owned(),
+                            billing_url: upgrade_url(services, &tenant),
+                        },
+                    ));
+                }
+                Some(DunningAction::Suspend) => {
+                    if tenant.state == TenantState::Active {
+                        change = change.to_state(TenantState::Suspended);
+                        change.reason = format!(
+                            "subscription {} is {status}; features blocked, data read-only",
+                            subscription.id
+                        );
+                    }
+                    emails.push(message(&tenant, EmailTemplate::TenantSuspended {
+                        company_name: tenant.company_name.as_str().to_owned(),
+                        reason: format!("the subscription is {status}; your data stays readable, and paying the open invoice restores access"),
+                    }));
+                }
+                Some(DunningAction::Restore) => {
+                    change = change.remove("past_due_since");
+                    if tenant.state == TenantState::Suspended
+                        && tenant.commercial.archived_at.is_none()
+                    {
+                        change = change.to_state(TenantState::Active);
+                        change.reason = format!("subscription {} is active again", subscription.id);
+                    }
+                }
+                None => {}
+            }
+            if let Some(new_plan) = subscription
+                .plan_lookup_key
+                .as_deref()
+                .and_then(|key| plan_for_lookup_key(services, key))
+            {
+                if new_plan != tenant.plan
+                    && !matches!(handled, HandledEvent::SubscriptionDeleted(_))
+                {
+                    change = plan_switch(services, &tenant, new_plan, change, &mut emails, now)?;
+                }
+            }
+            Ok(Some(PlannedChange {
+                tenant,
+                change: Some(change),
+                emails,
+                outcome: WebhookOutcome::Applied,
+            }))
+        }
+        HandledEvent::SubscriptionTrialWillEnd(subscription) => {
+            tracing::info!(subscription = %subscription.id, "Stripe trial ends soon; the trial scheduler sends the reminders");
+            Ok(None)
+        }
+        HandledEvent::InvoicePaid(invoice) => {
+            let Some(tenant) = tenant_for(store, invoice.customer.as_deref(), None).await? else {
+                return Ok(None);
+            };
+            let mut change = TenantChange::new(
+                actor(),
+                "billing.invoice.paid",
+                format!("invoice {} paid", invoice.id),
+            )
+            .remove("past_due_since");
+            if tenant.state == TenantState::Suspended && tenant.commercial.archived_at.is_none() {
+                change = change.to_state(TenantState::Active);
+            }
+            Ok(Some(PlannedChange {
+                tenant,
+                change: Some(change),
+                emails: vec![],
+                outcome: WebhookOutcome::Applied,
+            }))
+        }
+        HandledEvent::InvoicePaymentFailed(invoice) => {
+            let Some(tenant) = tenant_for(store, invoice.customer.as_deref(), None).await? else {
+                return Ok(None);
+            };
+            let change = TenantChange::new(
+                actor(),
+                "billing.invoice.payment_failed",
+                format!("payment of invoice {} failed", invoice.id),
+            );
+            let email = message(
+                &tenant,
+                EmailTemplate::PaymentFailed {
+                    company_name: tenant.company_name.as_str().to_owned(),
+                    billing_url: upgrade_url(services, &tenant),
+                },
+            );
+            Ok(Some(PlannedChange {
+                tenant,
+                change: Some(change),
+                emails: vec![email],
+                outcome: WebhookOutcome::Applied,
+            }))
+        }
+    }
+}
+
+fn plan_for_lookup_key(services: &Services, key: &str) -> Option<Plan> {
+    services
+        .config
+        .stripe
+        .plan_for_price(key)
+        .and_then(|plan| Plan::parse(plan).ok())
+        .or_else(|| Plan::parse(key).ok())
+}
+
+fn modules_write(
+    store: &DynamoStore,
+    tenant_id: &str,
+    plan: Plan,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let modules = PlanCatalog::current().plan(plan).modules.clone();
+    store.update(
+        keys::tenant(tenant_id),
+        keys::MODULES_SK,
+        "SET #plan = :plan, modules = :modules",
+        None,
+        vec![
+            (":plan", s(plan.as_str())),
+            (
+                ":modules",
+                aws_sdk_dynamodb::types::AttributeValue::L(
+                    modules.iter().map(|m| s(m.as_str())).collect(),
+                ),
+            ),
+        ],
+        vec![("#plan", "plan")],
+    )
+}
+
+/// Adds a plan change to `change`. Modules the new plan lacks are blocked at once and their data
+/// stays read-only for 30 days, after which the scheduler archives it.
+fn plan_switch(
+    services: &Services,
+    tenant: &TenantRecord,
+    new_plan: Plan,
+    change: TenantChange,
+    emails: &mut Vec<EmailMessage>,
+    now: OffsetDateTime,
+) -> anyhow::Result<TenantChange> {
+    let store = &services.store;
+    let old_modules = &catalog_of(tenant).plan(tenant.plan).modules;
+    let new_modules = &PlanCatalog::current().plan(new_plan).modules;
+    let removed: Vec<Module> = old_modules
+        .iter()
+        .filter(|m| !new_modules.contains(m))
+        .copied()
+        .collect();
+    let mut change = change
+        .set("plan", s(new_plan.as_str()))
+        .set("catalog_version", n(PlanCatalog::current().version))
+        .with(modules_write(store, &tenant.tenant_id, new_plan)?);
+    change.action = format!("plan.changed.{}", new_plan.as_str());
+    change.reason = format!(
+        "plan changed from {} to {}",
+        tenant.plan.as_str(),
+        new_plan.as_str()
+    );
+    if removed.is_empty() {
+        return Ok(change);
+    }
+    let until = now + time::Duration::days(DOWNGRADE_READ_ONLY_DAYS);
+    let downgrade = Downgrade {
+        from_plan: tenant.plan,
+        to_plan: new_plan,
+        blocked_modules: removed.clone(),
+        read_only_until: until,
+    };
+    change = change
+        .set("downgrade", s(serde_json::to_string(&downgrade)?))
+        .with(schedule_write(
+            store,
+            &tenant.tenant_id,
+            ScheduledKind::DowngradeWindowEnded,
+            until,
+            until,
+        )?);
+    change.action = "plan.downgraded".into();
+    change.reason = format!(
+        "plan downgraded from {} to {}; {} blocked, data read-only until {}",
+        tenant.plan.as_str(),
+        new_plan.as_str(),
+        removed
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        crate::aws::items::format_time(until)
+    );
+    emails.push(message(
+        tenant,
+        EmailTemplate::PlanDowngraded {
+            company_name: tenant.company_name.as_str().to_owned(),
+            plan: new_plan.as_str().to_owned(),
+            blocked_modules: removed.iter().map(|m| m.as_str().to_owned()).collect(),
+            read_only_until: crate::aws::items::format_time(until),
+        },
+    ));
+    Ok(change)
+}
