@@ -185,6 +185,90 @@ impl TestStack {
             .expect("the API answers")
     }
 
+    /// Signs up, verifies with the token from the email and waits until the tenant is active.
+    /// `at` sets the signup's request time (needs `LOCAL_TRUST_TIME_HEADER=1`).
+    pub async fn active_tenant(&self, body: &Value, at: Option<&str>) -> anyhow::Result<ActiveTenant> {
+        let mut request = self
+            .client
+            .post(self.url("/v1/signups"))
+            .header("x-forwarded-for", "192.0.2.200")
+            .json(body);
+        if let Some(at) = at {
+            request = request.header("x-local-time", at);
+        }
+        let response = request.send().await?;
+        if response.status() != 202 {
+            bail!("signup returned {}: {}", response.status(), response.text().await?);
+        }
+        let accepted: Value = response.json().await?;
+        let email = body["email"].as_str().context("body has an email")?.to_owned();
+        let verification = self.wait_for_email(&email, "Confirm", Duration::from_secs(60)).await?;
+        let link = link_in(&verification, &self.url("/v1/verify?token=")).context("verification link")?;
+        let token = link.split("token=").nth(1).context("token in link")?.to_owned();
+        let verified = self
+            .client
+            .post(self.url("/v1/verify"))
+            .json(&json!({ "token": token }))
+            .send()
+            .await?;
+        if verified.status() != 200 {
+            bail!("verification returned {}", verified.status());
+        }
+        let signup_id = accepted["signup_id"].as_str().context("signup_id")?.to_owned();
+        self.wait_for_state(&signup_id, &["active"], Duration::from_secs(60)).await?;
+        Ok(ActiveTenant {
+            tenant_id: accepted["tenant_id"].as_str().context("tenant_id")?.to_owned(),
+            signup_id,
+            email,
+        })
+    }
+
+    /// Issues a tenant admin token for `tenant_id`.
+    pub async fn tenant_token(&self, tenant_id: &str) -> String {
+        let response: Value = self
+            .client
+            .post(self.url("/_local/tokens"))
+            .json(&json!({ "sub": format!("admin@{tenant_id}.example.com"), "roles": ["tenant_admin"], "tenant_id": tenant_id }))
+            .send()
+            .await
+            .expect("the token endpoint answers")
+            .json()
+            .await
+            .expect("the token endpoint returns JSON");
+        response["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Reads a tenant's entitlements with a platform admin token.
+    pub async fn entitlements(&self, tenant_id: &str) -> Value {
+        let token = self.admin_token().await;
+        self.get_as(&format!("/v1/tenants/{tenant_id}/entitlements"), &token).await
+    }
+
+    /// Fires one run of a scheduled function with the event time `at` and returns its output.
+    pub async fn run_schedule(&self, function: &str, at: &str) -> Value {
+        let result: Value = self
+            .client
+            .post(self.url(&format!("/_local/schedules/{function}/run")))
+            .json(&json!({ "time": at }))
+            .send()
+            .await
+            .expect("the runtime answers")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(result["status"], "succeeded", "{function} at {at}: {result}");
+        result["output"].clone()
+    }
+
+    /// Emails sent to `to`, oldest first.
+    pub async fn emails_to(&self, to: &str) -> Vec<Value> {
+        self.mailbox()
+            .await
+            .into_iter()
+            .filter(|email| email["to"].as_array().is_some_and(|list| list.iter().any(|a| a == to)))
+            .collect()
+    }
+
     pub async fn mailbox(&self) -> Vec<Value> {
         self.client
             .get(self.url("/_local/mailbox"))
@@ -395,6 +479,14 @@ pub fn unique_suffix() -> String {
         nanos % 0xfffff,
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// A tenant that finished provisioning.
+#[derive(Debug, Clone)]
+pub struct ActiveTenant {
+    pub tenant_id: String,
+    pub signup_id: String,
+    pub email: String,
 }
 
 /// Lists the actions of an audit trail, oldest first.
