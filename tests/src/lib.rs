@@ -187,7 +187,11 @@ impl TestStack {
 
     /// Signs up, verifies with the token from the email and waits until the tenant is active.
     /// `at` sets the signup's request time (needs `LOCAL_TRUST_TIME_HEADER=1`).
-    pub async fn active_tenant(&self, body: &Value, at: Option<&str>) -> anyhow::Result<ActiveTenant> {
+    pub async fn active_tenant(
+        &self,
+        body: &Value,
+        at: Option<&str>,
+    ) -> anyhow::Result<ActiveTenant> {
         let mut request = self
             .client
             .post(self.url("/v1/signups"))
@@ -198,13 +202,27 @@ impl TestStack {
         }
         let response = request.send().await?;
         if response.status() != 202 {
-            bail!("signup returned {}: {}", response.status(), response.text().await?);
+            bail!(
+                "signup returned {}: {}",
+                response.status(),
+                response.text().await?
+            );
         }
         let accepted: Value = response.json().await?;
-        let email = body["email"].as_str().context("body has an email")?.to_owned();
-        let verification = self.wait_for_email(&email, "Confirm", Duration::from_secs(60)).await?;
-        let link = link_in(&verification, &self.url("/v1/verify?token=")).context("verification link")?;
-        let token = link.split("token=").nth(1).context("token in link")?.to_owned();
+        let email = body["email"]
+            .as_str()
+            .context("body has an email")?
+            .to_owned();
+        let verification = self
+            .wait_for_email(&email, "Confirm", Duration::from_secs(60))
+            .await?;
+        let link =
+            link_in(&verification, &self.url("/v1/verify?token=")).context("verification link")?;
+        let token = link
+            .split("token=")
+            .nth(1)
+            .context("token in link")?
+            .to_owned();
         let verified = self
             .client
             .post(self.url("/v1/verify"))
@@ -214,10 +232,17 @@ impl TestStack {
         if verified.status() != 200 {
             bail!("verification returned {}", verified.status());
         }
-        let signup_id = accepted["signup_id"].as_str().context("signup_id")?.to_owned();
-        self.wait_for_state(&signup_id, &["active"], Duration::from_secs(60)).await?;
+        let signup_id = accepted["signup_id"]
+            .as_str()
+            .context("signup_id")?
+            .to_owned();
+        self.wait_for_state(&signup_id, &["active"], Duration::from_secs(60))
+            .await?;
         Ok(ActiveTenant {
-            tenant_id: accepted["tenant_id"].as_str().context("tenant_id")?.to_owned(),
+            tenant_id: accepted["tenant_id"]
+                .as_str()
+                .context("tenant_id")?
+                .to_owned(),
             signup_id,
             email,
         })
@@ -241,7 +266,8 @@ impl TestStack {
     /// Reads a tenant's entitlements with a platform admin token.
     pub async fn entitlements(&self, tenant_id: &str) -> Value {
         let token = self.admin_token().await;
-        self.get_as(&format!("/v1/tenants/{tenant_id}/entitlements"), &token).await
+        self.get_as(&format!("/v1/tenants/{tenant_id}/entitlements"), &token)
+            .await
     }
 
     /// Fires one run of a scheduled function with the event time `at` and returns its output.
@@ -256,7 +282,10 @@ impl TestStack {
             .json()
             .await
             .expect("JSON");
-        assert_eq!(result["status"], "succeeded", "{function} at {at}: {result}");
+        assert_eq!(
+            result["status"], "succeeded",
+            "{function} at {at}: {result}"
+        );
         result["output"].clone()
     }
 
@@ -265,7 +294,11 @@ impl TestStack {
         self.mailbox()
             .await
             .into_iter()
-            .filter(|email| email["to"].as_array().is_some_and(|list| list.iter().any(|a| a == to)))
+            .filter(|email| {
+                email["to"]
+                    .as_array()
+                    .is_some_and(|list| list.iter().any(|a| a == to))
+            })
             .collect()
     }
 

@@ -5,7 +5,7 @@
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Error, Request, Response};
 use onboarding_app::http::{self, ApiError};
-use onboarding_app::telemetry::{cause_chain, emit_metric};
+use onboarding_app::telemetry::emit_metric;
 use onboarding_app::usecases::billing::{handle_webhook, WebhookError};
 use onboarding_app::Services;
 
@@ -32,8 +32,8 @@ async fn route(services: &Services, request: &Request) -> Result<Response<Body>,
             )))
         }
         Err(error @ (WebhookError::Unreadable { .. } | WebhookError::NotAnEvent(_))) => {
+            // The error is logged once, with its causes, where it becomes the 500 response.
             emit_metric("StripeEventUnreadable", 1.0);
-            tracing::error!(error = %cause_chain(&error), "Stripe event cannot be read");
             Err(ApiError::unexpected(error))
         }
         Err(error) => Err(ApiError::unexpected(error)),

@@ -157,9 +157,10 @@ fn signature_matches(secret: &str, timestamp: i64, payload: &[u8], signature: &[
 /// Error reading a webhook event.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    #[error("the webhook body is not a Stripe event: {0}")]
+    // The serde message is the source, so it is not repeated here: cause chains print it once.
+    #[error("the webhook body is not a Stripe event")]
     Envelope(#[source] serde_json::Error),
-    #[error("the data.object of the {event_type} event cannot be read: {source}")]
+    #[error("the data.object of the {event_type} event cannot be read")]
     Object {
         event_type: String,
         #[source]

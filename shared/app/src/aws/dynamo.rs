@@ -421,14 +421,26 @@ impl DynamoStore {
             ":gsi1sk".into(),
             s(format!("{}#{}", format_time(now), tenant.tenant_id)),
         ));
+        // Attribute names go through placeholders, because some (plan, usage) are reserved words.
+        let mut names: Vec<(String, &'static str)> = Vec::new();
         for (index, (attribute, value)) in change.set.into_iter().enumerate() {
-            set_clauses.push(format!("{attribute} = :set{index}"));
+            set_clauses.push(format!("#set{index} = :set{index}"));
+            names.push((format!("#set{index}"), attribute));
             values.push((format!(":set{index}"), value));
         }
         let mut expression = format!("SET {}", set_clauses.join(", "));
         if !change.remove.is_empty() {
+            let removed: Vec<String> = change
+                .remove
+                .iter()
+                .enumerate()
+                .map(|(index, attribute)| {
+                    names.push((format!("#remove{index}"), attribute));
+                    format!("#remove{index}")
+                })
+                .collect();
             expression.push_str(" REMOVE ");
-            expression.push_str(&change.remove.join(", "));
+            expression.push_str(&removed.join(", "));
         }
         let mut builder = Update::builder()
             .table_name(&self.table)
@@ -440,6 +452,9 @@ impl DynamoStore {
             .condition_expression(condition);
         if change.new_state.is_some() {
             builder = builder.expression_attribute_names("#state", "state");
+        }
+        for (placeholder, name) in names {
+            builder = builder.expression_attribute_names(placeholder, name);
         }
         for (name, value) in values {
             builder = builder.expression_attribute_values(name, value);
