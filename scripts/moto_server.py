@@ -1,17 +1,26 @@
-"""Start moto in server mode with DynamoDB requests serialized.
+"""Start moto in server mode with DynamoDB requests serialized and cheap transactions.
 
-moto 5.2.5 keeps DynamoDB tables in dicts without locks. Under concurrent TransactWriteItems it
-fails with "RuntimeError: dictionary changed size during iteration" and returns a 500 HTML page,
-which the SDK retries and the provisioning steps then report as transient errors. This wrapper
-runs moto's own server application with one lock around DynamoDB requests. Other services stay
-concurrent, so SQS long polling does not hold anything up.
+Two changes to moto 5.2.5's DynamoDB, both for the local stack's load:
+- moto keeps tables in dicts without locks. Under concurrent TransactWriteItems it fails with
+  "RuntimeError: dictionary changed size during iteration" and returns a 500 HTML page. This
+  wrapper runs moto's own server application with one lock around DynamoDB requests. Other
+  services stay concurrent, so SQS long polling does not hold anything up.
+- moto's TransactWriteItems deep-copies every table it touches, once per item, to roll back on
+  failure, so each transaction costs time in proportion to the table size. The wrapper keeps
+  copies of the touched items only and restores those on failure.
 
 Usage: python scripts/moto_server.py -H 127.0.0.1 -p 4566
 """
 
 import argparse
+import copy
 import os
 import threading
+import types
+
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -19,6 +28,50 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from werkzeug.serving import run_simple
+
+
+def keep_tables_uncopied() -> None:
+    """Make moto's per-transaction table backup a no-op; `snapshot_touched_items` replaces it."""
+
+    def deepcopy(value, memo=None):
+        if isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+    dynamodb_models.copy = types.SimpleNamespace(deepcopy=deepcopy)
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        snapshots = []
+        for entry in transact_items:
+            op_type, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            if op_type == "Put":
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op.get("Key")
+            if key is None:
+                continue
+            current = self.get_item(table.name, key)
+            before = copy.deepcopy(current.to_json()["Attributes"]) if current else None
+            snapshots.append((table.name, key, before))
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table_name, key, before in reversed(snapshots):
+                if before is None:
+                    if self.get_item(table_name, key) is not None:
+                        self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, before)
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def serialize_dynamodb(app):
@@ -41,6 +94,7 @@ def main() -> None:
     parser.add_argument("-p", "--port", type=int, default=4566, help="port to listen on")
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    keep_tables_uncopied()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         args.host,

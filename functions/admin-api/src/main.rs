@@ -3,7 +3,7 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use onboarding_app::http::{self, ApiError, Caller, PLATFORM_ADMIN};
-use onboarding_app::usecases::{admin, trials};
+use onboarding_app::usecases::{admin, msp, trials};
 use onboarding_app::Services;
 use onboarding_domain::signup::SignupRequest;
 
@@ -27,6 +27,19 @@ async fn route(services: &Services, request: &Request) -> Result<Response<Body>,
             )
             .await?;
             http::json_response(StatusCode::ACCEPTED, &created)
+        }
+        (&Method::POST, _) if path.starts_with("/v1/admin/msp/") => {
+            let provider_id = msp::parse_tenant_id(&http::path_parameter(request, "provider_id")?)?;
+            let body: msp::GrantBody = http::json_body(request)?;
+            let pool = msp::grant_licenses(
+                services,
+                &caller.subject,
+                &provider_id,
+                &body,
+                http::request_time(request),
+            )
+            .await?;
+            http::json_response(StatusCode::OK, &pool)
         }
         (&Method::POST, _) if path.starts_with("/v1/admin/trial-extensions/") => {
             let extension_id = http::path_parameter(request, "extension_id")?;

@@ -140,7 +140,7 @@ impl Cors {
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, HEAD, OPTIONS"),
+            HeaderValue::from_static("GET, POST, PUT, DELETE, HEAD, OPTIONS"),
         );
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,

@@ -112,3 +112,28 @@ pub fn stripe_event(event_id: &str) -> String {
 pub fn stripe_customer(customer_id: &str) -> String {
     format!("STRIPE_CUSTOMER#{customer_id}")
 }
+
+/// Claim of a customer slug, unique within its MSP provider.
+pub fn slug_claim(provider_id: &str, slug: &str) -> String {
+    format!("SLUG#{provider_id}#{slug}")
+}
+
+/// Partition of an MSP provider's customer list, sorted by slug.
+pub fn provider_customers(provider_id: &str) -> String {
+    format!("PROVIDER#{provider_id}")
+}
+
+pub const CUSTOMER_PREFIX: &str = "CUSTOMER#";
+
+pub fn provider_customer(slug: &str) -> String {
+    format!("{CUSTOMER_PREFIX}{slug}")
+}
+
+/// Partition of an MSP provider's license pool, one item per plan tier.
+pub fn pool(provider_id: &str) -> String {
+    format!("POOL#{provider_id}")
+}
+
+pub fn pool_tier(tier: &str) -> String {
+    format!("TIER#{tier}")
+}

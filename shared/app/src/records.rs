@@ -70,6 +70,12 @@ pub struct CommercialState {
     pub limit_notices: Vec<String>,
     /// When the tenant's data was archived, after the trial grace period or a suspension.
     pub archived_at: Option<OffsetDateTime>,
+    /// The MSP provider of a customer tenant; `None` for direct tenants and providers.
+    pub parent_id: Option<String>,
+    /// The path of a customer tenant under its provider's subdomain.
+    pub customer_slug: Option<String>,
+    /// Licenses per plan tier that the provider allocated to this customer tenant.
+    pub licenses: std::collections::BTreeMap<String, u32>,
 }
 
 impl TenantRecord {
@@ -109,6 +115,30 @@ impl TenantRecord {
                 catalog_version: PlanCatalog::current().version,
                 ..CommercialState::default()
             },
+        }
+    }
+}
+
+impl TenantRecord {
+    /// Partition keys of the claims this tenant owns: its subdomain and admin email, or for a
+    /// customer of an MSP, its slug under the provider.
+    pub fn claim_keys(&self) -> Vec<String> {
+        match (&self.commercial.parent_id, &self.commercial.customer_slug) {
+            (Some(provider), Some(slug)) => vec![crate::keys::slug_claim(provider, slug)],
+            _ => vec![
+                crate::keys::subdomain_claim(self.subdomain.as_str()),
+                crate::keys::email_claim(self.email.as_str()),
+            ],
+        }
+    }
+
+    /// The workspace URL: `https://{subdomain}.{base}`, or for a customer of an MSP, a path
+    /// under its provider's workspace.
+    pub fn workspace_url(&self, base_domain: &str) -> String {
+        let base = onboarding_domain::workspace_url(&self.subdomain, base_domain);
+        match &self.commercial.customer_slug {
+            Some(slug) => format!("{base}/{slug}"),
+            None => base,
         }
     }
 }

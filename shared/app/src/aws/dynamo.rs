@@ -711,6 +711,18 @@ fn commercial_attributes(state: &CommercialState, item: &mut Item) {
             s(serde_json::to_string(downgrade).unwrap_or_default()),
         );
     }
+    if let Some(parent) = &state.parent_id {
+        item.insert("parent_id".into(), s(parent));
+    }
+    if let Some(slug) = &state.customer_slug {
+        item.insert("customer_slug".into(), s(slug));
+    }
+    if !state.licenses.is_empty() {
+        item.insert(
+            "licenses".into(),
+            s(serde_json::to_string(&state.licenses).unwrap_or_default()),
+        );
+    }
     if !state.limit_notices.is_empty() {
         item.insert(
             "limit_notices".into(),
@@ -753,6 +765,14 @@ fn commercial_from(r: &Reader<'_>) -> Result<CommercialState, StoreError> {
         usage_version: r.opt_n("usage_version")?.unwrap_or(0),
         limit_notices: r.string_list("limit_notices"),
         archived_at: r.opt_time("archived_at")?,
+        parent_id: r.opt_s("parent_id").map(str::to_owned),
+        customer_slug: r.opt_s("customer_slug").map(str::to_owned),
+        licenses: match json("licenses")? {
+            Some(value) => {
+                serde_json::from_value(value).map_err(|e| r.malformed(format!("licenses: {e}")))?
+            }
+            None => Default::default(),
+        },
     })
 }
 

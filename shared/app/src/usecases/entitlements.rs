@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use onboarding_domain::email::EmailTemplate;
-use onboarding_domain::entitlements::{EntitlementInput, Entitlements};
+use onboarding_domain::entitlements::{AccessMode, EntitlementInput, Entitlements};
 use onboarding_domain::ids::{MessageId, TenantId};
 use onboarding_domain::plans::{Limit, PlanCatalog};
 use onboarding_domain::usage::{crossed_thresholds, Threshold, UsageReport};
@@ -33,7 +33,7 @@ pub fn catalog_of(tenant: &TenantRecord) -> &'static PlanCatalog {
 /// Computes the entitlements of a tenant as read.
 pub fn entitlements_of(tenant: &TenantRecord, now: OffsetDateTime) -> Entitlements {
     let commercial = &tenant.commercial;
-    Entitlements::compute(&EntitlementInput {
+    let mut entitlements = Entitlements::compute(&EntitlementInput {
         plan: tenant.plan,
         catalog_version: catalog_of(tenant).version,
         state: tenant.state,
@@ -50,7 +50,18 @@ pub fn entitlements_of(tenant: &TenantRecord, now: OffsetDateTime) -> Entitlemen
         archived: commercial.archived_at.is_some(),
         usage: commercial.usage.clone(),
         now,
-    })
+    });
+    // A customer of an MSP works only with licenses its provider allocated.
+    if commercial.parent_id.is_some()
+        && commercial.licenses.values().all(|count| *count == 0)
+        && entitlements.access_mode != AccessMode::Blocked
+    {
+        entitlements.access_mode = AccessMode::Blocked;
+        entitlements.reason =
+            "no license is allocated to this workspace; ask your service provider to allocate one"
+                .to_owned();
+    }
+    entitlements
 }
 
 pub async fn get_entitlements(

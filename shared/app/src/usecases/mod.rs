@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod billing;
 pub mod entitlements;
+pub mod msp;
 pub mod notify;
 pub mod outbox;
 pub mod provisioning;

@@ -11,7 +11,6 @@ use onboarding_domain::ids::MessageId;
 use onboarding_domain::lifecycle::TenantState;
 use onboarding_domain::provisioning::{placement, CellKind, Step, StepStatus};
 use onboarding_domain::token::{SecretToken, TokenHash};
-use onboarding_domain::workspace_url;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -328,28 +327,17 @@ impl StepRun<'_> {
 
     async fn validate(&self, tenant: &TenantRecord) -> Result<StepOutput, StepError> {
         let store = self.store();
-        let subdomain_owner = store
-            .claim_owner(keys::subdomain_claim(tenant.subdomain.as_str()))
-            .await
-            .map_err(|e| self.store_error("reading the subdomain claim failed", e))?;
-        if subdomain_owner.as_deref() != Some(tenant.tenant_id.as_str()) {
-            return Err(StepError::fatal(
-                self.step,
-                format!(
-                    "subdomain {} is not claimed by this tenant",
-                    tenant.subdomain.as_str()
-                ),
-            ));
-        }
-        let email_owner = store
-            .claim_owner(keys::email_claim(tenant.email.as_str()))
-            .await
-            .map_err(|e| self.store_error("reading the email claim failed", e))?;
-        if email_owner.as_deref() != Some(tenant.tenant_id.as_str()) {
-            return Err(StepError::fatal(
-                self.step,
-                "the admin email is not claimed by this tenant",
-            ));
+        for claim in tenant.claim_keys() {
+            let owner = store
+                .claim_owner(claim.clone())
+                .await
+                .map_err(|e| self.store_error("reading a claim failed", e))?;
+            if owner.as_deref() != Some(tenant.tenant_id.as_str()) {
+                return Err(StepError::fatal(
+                    self.step,
+                    format!("claim {claim} is not held by this tenant"),
+                ));
+            }
         }
         if !self
             .services
@@ -709,10 +697,7 @@ impl StepRun<'_> {
         let sealed: Option<SealedSecret> = Reader::new(&invitation)
             .opt_s("sealed_token")
             .and_then(|text| serde_json::from_str(text).ok());
-        let url = workspace_url(
-            &tenant.subdomain,
-            &self.services.config.workspace_base_domain,
-        );
+        let url = tenant.workspace_url(&self.services.config.workspace_base_domain);
         let message = EmailMessage {
             message_id: MessageId::generate().as_str().to_owned(),
             tenant_id: tenant.tenant_id.clone(),
@@ -866,41 +851,46 @@ pub async fn rollback(
         },
         secret: None,
     };
-    let change = TenantChange::new(
+    let mut change = TenantChange::new(
         Actor::system("provisioner"),
         "provisioning.rolled_back",
         reason,
     )
     .to_state(TenantState::Deactivated)
     .remove("workspace_url")
-    .remove("cell_id")
-    .with(
-        store
-            .delete_owned(
-                keys::subdomain_claim(tenant.subdomain.as_str()),
-                keys::CLAIM_SK,
-                tenant_id,
-            )
-            .map_err(|e| StepError::from_error(step, "building the claim release failed", e))?,
-    )
-    .with(
-        store
-            .delete_owned(
-                keys::email_claim(tenant.email.as_str()),
-                keys::CLAIM_SK,
-                tenant_id,
-            )
-            .map_err(|e| StepError::from_error(step, "building the claim release failed", e))?,
-    )
-    .with(
+    .remove("cell_id");
+    let claims = tenant.claim_keys();
+    for claim in &claims {
+        change = change.with(
+            store
+                .delete_owned(claim.clone(), keys::CLAIM_SK, tenant_id)
+                .map_err(|e| StepError::from_error(step, "building the claim release failed", e))?,
+        );
+    }
+    // A customer of an MSP also leaves its provider's customer list.
+    if let (Some(provider), Some(slug)) = (
+        &tenant.commercial.parent_id,
+        &tenant.commercial.customer_slug,
+    ) {
+        change = change.with(
+            store
+                .delete_owned(
+                    keys::provider_customers(provider),
+                    &keys::provider_customer(slug),
+                    tenant_id,
+                )
+                .map_err(|e| StepError::from_error(step, "building the list removal failed", e))?,
+        );
+    }
+    change = change.with(
         outbox_write(store, &message, now)
             .map_err(|e| StepError::from_error(step, "building the email failed", e))?,
     );
     match store.commit_change(&tenant, change, now).await {
         Ok(_) => {}
         Err(error)
-            if error.condition_failed_at(FIRST_EXTRA_WRITE)
-                || error.condition_failed_at(FIRST_EXTRA_WRITE + 1) =>
+            if (0..claims.len())
+                .any(|index| error.condition_failed_at(FIRST_EXTRA_WRITE + index)) =>
         {
             return Err(StepError::fatal(
                 step,

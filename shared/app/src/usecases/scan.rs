@@ -62,6 +62,10 @@ pub async fn scan(services: &Services) -> anyhow::Result<ScanReport> {
             Some("subdomain_claim")
         } else if sk == keys::CLAIM_SK && pk.starts_with("EMAIL#") {
             Some("email_claim")
+        } else if sk == keys::CLAIM_SK && pk.starts_with("SLUG#") {
+            Some("slug_claim")
+        } else if pk.starts_with("PROVIDER#") && sk.starts_with(keys::CUSTOMER_PREFIX) {
+            Some("provider_customer_entry")
         } else if pk.starts_with("TENANT#") && sk == keys::DATASTORE_SK {
             Some("data_store_and_data_key")
         } else if pk.starts_with("TENANT#") && sk == keys::CONFIG_SK {
