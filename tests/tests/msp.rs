@@ -442,3 +442,183 @@ async fn customer_list_pages_with_a_cursor() {
     .await;
     assert_eq!(status, 422, "{bad}");
 }
+
+#[tokio::test]
+async fn pool_bought_through_stripe_and_shrunk_keeps_customers() {
+    use end_to_end_tests::stripe::{
+        checkout_completed, signed_webhook, subscription_event, StripeStandIn,
+    };
+    let secret = "whsec_pool_tests";
+    let stripe = StripeStandIn::start().await;
+    let stack = TestStack::start_with(
+        end_to_end_tests::StackOptions::default()
+            .with("STRIPE_API_URL", stripe.url())
+            .with("STRIPE_SECRET_KEY", stripe.secret_key())
+            .with("STRIPE_WEBHOOK_SECRETS", secret)
+            .with("LOCAL_TRUST_TIME_HEADER", "1"),
+    )
+    .await
+    .expect("stack starts");
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let deliver = |event: Value| {
+        let stack = &stack;
+        async move {
+            let (signature, body) = signed_webhook(secret, &event, now());
+            let response = stack
+                .client
+                .post(stack.url("/v1/webhooks/stripe"))
+                .header("stripe-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+        }
+    };
+    let provider = provider(&stack, "buyer").await;
+    let token = stack.tenant_token(&provider.tenant_id).await;
+    let (status, started) = send(
+        &stack,
+        reqwest::Method::POST,
+        &format!("/v1/tenants/{}/checkout", provider.tenant_id),
+        &token,
+        Some(json!({"plan": "professional", "quantity": 3})),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let session = stripe
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/checkout/sessions")
+        .unwrap();
+    assert_eq!(session.param("metadata[purpose]"), Some("license_pool"));
+    assert_eq!(session.param("line_items[0][quantity]"), Some("3"));
+    let customer_id_at_stripe = session.param("customer").unwrap().to_owned();
+
+    let mut completed = checkout_completed(
+        "evt_pool_checkout",
+        now() - 50,
+        &provider.tenant_id,
+        &customer_id_at_stripe,
+        "sub_pool",
+    );
+    completed["data"]["object"]["metadata"] = json!({"tenant_id": provider.tenant_id, "plan": "professional", "purpose": "license_pool", "quantity": "3"});
+    deliver(completed).await;
+    let (_, pool) = send(
+        &stack,
+        reqwest::Method::GET,
+        &format!("/v1/msp/{}/pool", provider.tenant_id),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(tier(&pool, "professional")["purchased"], 3, "{pool}");
+
+    let (_, created) = create_customer(
+        &stack,
+        &provider.tenant_id,
+        &token,
+        &format!("fabrikam{}", end_to_end_tests::unique_suffix()),
+    )
+    .await;
+    let customer_id = created["customer_id"].as_str().unwrap().to_owned();
+    wait_customer_active(&stack, &provider.tenant_id, &customer_id, &token).await;
+    let allocation = format!(
+        "/v1/msp/{}/customers/{customer_id}/allocation",
+        provider.tenant_id
+    );
+    let (status, _) = send(
+        &stack,
+        reqwest::Method::PUT,
+        &allocation,
+        &token,
+        Some(json!({"licenses": {"professional": 3}})),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // The pool subscription drops to one license while three are allocated.
+    let mut shrunk = subscription_event(
+        "customer.subscription.updated",
+        "evt_pool_shrink",
+        now() - 10,
+        "sub_pool",
+        &customer_id_at_stripe,
+        "active",
+        "professional",
+        1,
+    );
+    shrunk["data"]["object"]["metadata"] =
+        json!({"tenant_id": provider.tenant_id, "plan": "professional", "purpose": "license_pool"});
+    deliver(shrunk).await;
+    let (_, pool) = send(
+        &stack,
+        reqwest::Method::GET,
+        &format!("/v1/msp/{}/pool", provider.tenant_id),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(pool["over_allocated"], true, "{pool}");
+    assert_eq!(tier(&pool, "professional")["purchased"], 1);
+
+    // Policy: no new allocations, the customer keeps its licenses and access, releases work.
+    let (status, _) = send(
+        &stack,
+        reqwest::Method::PUT,
+        &allocation,
+        &token,
+        Some(json!({"licenses": {"professional": 4}})),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        stack.entitlements(&customer_id).await["access_mode"],
+        "full"
+    );
+    assert!(stack
+        .wait_for_email(
+            &provider.email,
+            "more licenses allocated than owned",
+            Duration::from_secs(30)
+        )
+        .await
+        .is_ok());
+
+    // Both parties are told: the scheduler emails the provider's customers.
+    let run_at = time_now_rfc3339();
+    stack.run_schedule("TrialSchedulerFunction", &run_at).await;
+    let notice = stack
+        .wait_for_email(
+            &format!("it@{}.example.com", created["slug"].as_str().unwrap()),
+            "A change at",
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(notice.is_ok(), "{notice:?}");
+    let (status, released) = send(
+        &stack,
+        reqwest::Method::PUT,
+        &allocation,
+        &token,
+        Some(json!({"licenses": {"professional": 1}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{released}");
+}
+
+fn time_now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 60;
+    let date = time::OffsetDateTime::from_unix_timestamp(now).unwrap();
+    date.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}

@@ -252,6 +252,18 @@ impl StripeClient {
                 "subscription_data[metadata][plan]".to_owned(),
                 request.plan.to_owned(),
             ),
+            (
+                "metadata[purpose]".to_owned(),
+                request.purpose.as_str().to_owned(),
+            ),
+            (
+                "metadata[quantity]".to_owned(),
+                request.quantity.to_string(),
+            ),
+            (
+                "subscription_data[metadata][purpose]".to_owned(),
+                request.purpose.as_str().to_owned(),
+            ),
         ];
         self.post(
             "CreateCheckoutSession",
@@ -263,8 +275,25 @@ impl StripeClient {
     }
 }
 
+/// What a purchase buys: the tenant's own plan, or licenses for an MSP provider's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Plan,
+    LicensePool,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plan => "plan",
+            Self::LicensePool => "license_pool",
+        }
+    }
+}
+
 /// What a Checkout Session is for.
 pub struct CheckoutRequest<'a> {
+    pub purpose: Purpose,
     pub tenant_id: &'a str,
     pub customer_id: &'a str,
     pub plan: &'a str,

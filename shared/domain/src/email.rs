@@ -73,6 +73,17 @@ pub enum EmailTemplate {
         company_name: String,
         billing_url: String,
     },
+    /// Tells an MSP provider that its pool holds fewer licenses than it has allocated.
+    PoolOverAllocated {
+        company_name: String,
+        reason: String,
+    },
+    /// Tells a customer of an MSP about a change at its provider that affects its licenses.
+    ProviderNotice {
+        company_name: String,
+        provider_name: String,
+        reason: String,
+    },
     /// Reports a downgrade: which modules are blocked and how long their data stays readable.
     PlanDowngraded {
         company_name: String,
@@ -241,6 +252,23 @@ fn notice_parts(template: &EmailTemplate) -> (String, Vec<String>, Option<(Strin
                 "The {company_name} workspace is now on the {plan} plan. These modules are no longer included: {}. Their data stays readable until {read_only_until} and is archived after that.",
                 blocked_modules.join(", ")
             )],
+            None,
+        ),
+        EmailTemplate::PoolOverAllocated { company_name, reason } => (
+            format!("{company_name}: more licenses allocated than owned"),
+            vec![format!("For the {company_name} workspace: {reason}.")],
+            None,
+        ),
+        EmailTemplate::ProviderNotice {
+            company_name,
+            provider_name,
+            reason,
+        } => (
+            format!("A change at {provider_name} affects {company_name}"),
+            vec![
+                format!("{provider_name}, who provides the {company_name} workspace, reports: {reason}."),
+                "Your workspace keeps its current licenses and access. New licenses cannot be added until your provider resolves this.".to_owned(),
+            ],
             None,
         ),
         EmailTemplate::Verification { .. } | EmailTemplate::Welcome { .. } | EmailTemplate::ProvisioningFailed { .. } => {

@@ -29,7 +29,7 @@ use crate::error::StoreError;
 use crate::http::ApiError;
 use crate::keys;
 use crate::records::{EmailMessage, TenantRecord};
-use crate::stripe::CheckoutRequest;
+use crate::stripe::{CheckoutRequest, Purpose};
 
 /// Stripe signatures older than this are rejected as replays.
 pub const SIGNATURE_TOLERANCE_SECONDS: i64 = 300;
@@ -78,6 +78,19 @@ pub async fn start_checkout(
     }
     let store = &services.store;
     let tenant = load_tenant(store, tenant_id).await?;
+    if tenant.commercial.parent_id.is_some() {
+        return Err(ApiError::Conflict {
+            errors: vec![],
+            message: "customers of an MSP are licensed by their provider and cannot buy a plan"
+                .into(),
+        });
+    }
+    // An MSP provider buying a tier other than msp buys licenses for its pool.
+    let purpose = if tenant.plan == Plan::Msp && plan != Plan::Msp {
+        Purpose::LicensePool
+    } else {
+        Purpose::Plan
+    };
     if !matches!(tenant.state, TenantState::Active | TenantState::Suspended) {
         return Err(ApiError::Conflict {
             errors: vec![],
@@ -97,6 +110,7 @@ pub async fn start_checkout(
     let session = services
         .stripe
         .create_checkout_session(&CheckoutRequest {
+            purpose,
             tenant_id,
             customer_id: &customer_id,
             plan: plan.as_str(),
@@ -381,6 +395,11 @@ async fn plan_change(
                 tracing::warn!(tenant_id, "checkout session for an unknown tenant; ignored");
                 return Ok(None);
             };
+            if session.metadata.get("purpose").map(String::as_str)
+                == Some(Purpose::LicensePool.as_str())
+            {
+                return pool_purchase(store, tenant, session);
+            }
             let plan = session
                 .metadata
                 .get("plan")
@@ -435,6 +454,20 @@ async fn plan_change(
                 tracing::warn!(customer = ?subscription.customer, "subscription of an unknown customer; ignored");
                 return Ok(None);
             };
+            if subscription.metadata.get("purpose").map(String::as_str)
+                == Some(Purpose::LicensePool.as_str())
+            {
+                let deleted = matches!(handled, HandledEvent::SubscriptionDeleted(_));
+                return pool_subscription_change(
+                    services,
+                    tenant,
+                    subscription,
+                    deleted,
+                    event.created,
+                    now,
+                )
+                .await;
+            }
             if !is_newer(tenant.commercial.billing_event_created, event.created) {
                 tracing::info!(stored = ?tenant.commercial.billing_event_created, event_created = event.created, "older subscription event ignored");
                 return Ok(Some(PlannedChange {
@@ -480,6 +513,14 @@ async fn plan_change(
                     ));
                 }
                 Some(DunningAction::Suspend) => {
+                    if is_provider(&tenant) {
+                        change = change.with(super::trials::customers_notice_write(
+                            store,
+                            &tenant.tenant_id,
+                            &format!("its subscription is {status}"),
+                            now,
+                        )?);
+                    }
                     if tenant.state == TenantState::Active {
                         change = change.to_state(TenantState::Suspended);
                         change.reason = format!(
@@ -569,6 +610,167 @@ async fn plan_change(
             }))
         }
     }
+}
+
+fn is_provider(tenant: &TenantRecord) -> bool {
+    tenant.plan == Plan::Msp && tenant.commercial.parent_id.is_none()
+}
+
+/// Applies a change of a license pool subscription: its quantity is the number of licenses of
+/// its tier, and a canceled or unpaid one counts as zero. When the pool shrinks below what is
+/// allocated, the over-allocation policy applies and the provider and its customers are told.
+async fn pool_subscription_change(
+    services: &Services,
+    tenant: TenantRecord,
+    subscription: &onboarding_domain::stripe::Subscription,
+    deleted: bool,
+    event_created: i64,
+    now: OffsetDateTime,
+) -> anyhow::Result<Option<PlannedChange>> {
+    let store = &services.store;
+    let tier = subscription
+        .metadata
+        .get("plan")
+        .and_then(|p| Plan::parse(p).ok())
+        .or_else(|| {
+            subscription
+                .plan_lookup_key
+                .as_deref()
+                .and_then(|key| plan_for_lookup_key(services, key))
+        });
+    let Some(tier) = tier else {
+        anyhow::bail!("pool subscription {} names no tier", subscription.id);
+    };
+    let item = store
+        .get(
+            keys::pool(&tenant.tenant_id),
+            &keys::pool_tier(tier.as_str()),
+        )
+        .await?;
+    let (old_quantity, purchased, allocated, stored_created) = match &item {
+        Some(item) => {
+            let r = Reader::new(item);
+            (
+                r.opt_n::<u64>("subscription_quantity")?.unwrap_or(0),
+                r.opt_n::<u64>("purchased")?.unwrap_or(0),
+                r.opt_n::<u64>("allocated")?.unwrap_or(0),
+                r.opt_n::<i64>("event_created")?,
+            )
+        }
+        None => (0, 0, 0, None),
+    };
+    if !is_newer(stored_created, event_created) {
+        return Ok(Some(PlannedChange {
+            tenant,
+            change: None,
+            emails: vec![],
+            outcome: WebhookOutcome::Stale,
+        }));
+    }
+    let active = !deleted && !subscription.status.stops_writes();
+    let new_quantity = if active {
+        subscription.quantity.unwrap_or(0)
+    } else {
+        0
+    };
+    let delta = i128::from(new_quantity) - i128::from(old_quantity);
+    let new_purchased = (i128::from(purchased) + delta).max(0) as u64;
+    let pool_write = store.update(
+        keys::pool(&tenant.tenant_id),
+        &keys::pool_tier(tier.as_str()),
+        "SET tier = :tier, subscription_quantity = :new, purchased = :purchased, event_created = :created, subscription_id = :subscription, allocated = if_not_exists(allocated, :zero)",
+        Some("attribute_not_exists(purchased) OR purchased = :old_purchased"),
+        vec![
+            (":tier", s(tier.as_str())),
+            (":new", n(new_quantity)),
+            (":purchased", n(new_purchased)),
+            (":created", n(event_created)),
+            (":subscription", s(&subscription.id)),
+            (":zero", n(0)),
+            (":old_purchased", n(purchased)),
+        ],
+        vec![],
+    )?;
+    let mut change = TenantChange::new(
+        actor(),
+        "msp.pool_changed",
+        format!(
+            "{} licenses: {purchased} → {new_purchased} after subscription {} changed",
+            tier.as_str(),
+            subscription.id
+        ),
+    )
+    .with(pool_write);
+    let mut emails = Vec::new();
+    if new_purchased < allocated {
+        let reason = format!(
+            "its pool of {} licenses shrank to {new_purchased} while {allocated} are allocated",
+            tier.as_str()
+        );
+        change = change.with(super::trials::customers_notice_write(
+            store,
+            &tenant.tenant_id,
+            &reason,
+            now,
+        )?);
+        emails.push(message(
+            &tenant,
+            EmailTemplate::PoolOverAllocated {
+                company_name: tenant.company_name.as_str().to_owned(),
+                reason: format!("{reason}; {}", super::msp::POLICY),
+            },
+        ));
+    }
+    Ok(Some(PlannedChange {
+        tenant,
+        change: Some(change),
+        emails,
+        outcome: WebhookOutcome::Applied,
+    }))
+}
+
+/// Adds the licenses of a completed pool checkout to the provider's pool.
+fn pool_purchase(
+    store: &DynamoStore,
+    tenant: TenantRecord,
+    session: &onboarding_domain::stripe::CheckoutSession,
+) -> anyhow::Result<Option<PlannedChange>> {
+    let tier = session
+        .metadata
+        .get("plan")
+        .and_then(|p| Plan::parse(p).ok());
+    let quantity = session
+        .metadata
+        .get("quantity")
+        .and_then(|q| q.parse::<u64>().ok());
+    let (Some(tier), Some(quantity)) = (tier, quantity) else {
+        anyhow::bail!(
+            "pool checkout {} lacks plan or quantity metadata",
+            session.id
+        );
+    };
+    let change = TenantChange::new(
+        actor(),
+        "msp.licenses_purchased",
+        format!(
+            "{quantity} {} licenses bought with checkout {}",
+            tier.as_str(),
+            session.id
+        ),
+    )
+    .with(super::msp::purchase_write(
+        store,
+        &tenant.tenant_id,
+        tier,
+        quantity,
+        session.subscription.as_deref(),
+    )?);
+    Ok(Some(PlannedChange {
+        tenant,
+        change: Some(change),
+        emails: vec![],
+        outcome: WebhookOutcome::Applied,
+    }))
 }
 
 fn plan_for_lookup_key(services: &Services, key: &str) -> Option<Plan> {

@@ -161,23 +161,33 @@ pub async fn pool_view(services: &Services, provider_id: &str) -> Result<PoolVie
     })
 }
 
-/// The write that adds `quantity` purchased licenses of `tier` to a pool.
+/// Builds the write that adds `quantity` purchased licenses of `tier` to a pool. A purchase
+/// through a Stripe subscription also records the subscription and its quantity, so later
+/// changes of the subscription adjust the pool by the difference.
 pub fn purchase_write(
     store: &DynamoStore,
     provider_id: &str,
     tier: Plan,
     quantity: u64,
+    subscription: Option<&str>,
 ) -> Result<TransactWriteItem, StoreError> {
+    let mut expression = "SET tier = :tier, allocated = if_not_exists(allocated, :zero)".to_owned();
+    let mut values = vec![
+        (":tier", s(tier.as_str())),
+        (":zero", n(0)),
+        (":quantity", n(quantity)),
+    ];
+    if let Some(subscription) = subscription {
+        expression.push_str(", subscription_id = :subscription, subscription_quantity = :quantity");
+        values.push((":subscription", s(subscription)));
+    }
+    expression.push_str(" ADD purchased :quantity");
     store.update(
         keys::pool(provider_id),
         &keys::pool_tier(tier.as_str()),
-        "SET tier = :tier, allocated = if_not_exists(allocated, :zero) ADD purchased :quantity",
+        &expression,
         None,
-        vec![
-            (":tier", s(tier.as_str())),
-            (":zero", n(0)),
-            (":quantity", n(quantity)),
-        ],
+        values,
         vec![],
     )
 }
@@ -239,7 +249,7 @@ pub async fn grant_licenses(
                 reason.trim()
             ),
         )
-        .with(purchase_write(store, provider_id, tier, quantity)?);
+        .with(purchase_write(store, provider_id, tier, quantity, None)?);
         match store.commit_change(&provider, change, now).await {
             Ok(_) => return pool_view(services, provider_id).await,
             Err(error) if error.condition_failed_at(0) => continue,
@@ -449,6 +459,7 @@ pub async fn create_customer(
         entry.insert("tenant_id".into(), s(&customer_id));
         entry.insert("slug".into(), s(&slug));
         entry.insert("company_name".into(), s(valid.signup.company_name.as_str()));
+        entry.insert("admin_email".into(), s(valid.signup.email.as_str()));
         entry.insert("created_at".into(), s(format_time(now)));
         let provider_change = TenantChange::new(
             actor.clone(),

@@ -37,6 +37,8 @@ pub enum ScheduledKind {
     TrialExpired,
     GraceEnded,
     DowngradeWindowEnded,
+    /// Emails every customer of an MSP provider about a change at the provider, page by page.
+    MspCustomersNotice,
 }
 
 impl ScheduledKind {
@@ -48,6 +50,7 @@ impl ScheduledKind {
             Self::TrialExpired => "trial_expired",
             Self::GraceEnded => "grace_ended",
             Self::DowngradeWindowEnded => "downgrade_window_ended",
+            Self::MspCustomersNotice => "msp_customers_notice",
         }
     }
 
@@ -59,6 +62,7 @@ impl ScheduledKind {
             Self::TrialExpired,
             Self::GraceEnded,
             Self::DowngradeWindowEnded,
+            Self::MspCustomersNotice,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == value)
@@ -108,6 +112,137 @@ pub fn schedule_write(
         n(due_at.unix_timestamp() + 60 * 24 * 3600),
     );
     store.put_any(item)
+}
+
+/// Builds the scheduled event that emails every customer of a provider about `reason`.
+pub fn customers_notice_write(
+    store: &DynamoStore,
+    provider_id: &str,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<TransactWriteItem, StoreError> {
+    let due = format_time(now);
+    let mut item = DynamoStore::key(
+        keys::schedule(&hour_bucket(now)),
+        keys::scheduled_event(
+            &due,
+            provider_id,
+            ScheduledKind::MspCustomersNotice.as_str(),
+        ),
+    );
+    item.insert("tenant_id".into(), s(provider_id));
+    item.insert("kind".into(), s(ScheduledKind::MspCustomersNotice.as_str()));
+    item.insert("due_at".into(), s(&due));
+    item.insert("basis".into(), ts(now));
+    item.insert("reason".into(), s(reason));
+    item.insert(keys::TTL.into(), n(now.unix_timestamp() + 60 * 24 * 3600));
+    store.put_any(item)
+}
+
+/// Customers emailed per transaction of a customer notice.
+const NOTICE_PAGE: i32 = 25;
+/// Pages of a customer notice done per scheduler run; the next run continues from the cursor.
+const NOTICE_PAGES_PER_RUN: usize = 200;
+
+/// Emails the provider's customers from the stored cursor on, one page per transaction that
+/// also moves the cursor, so no customer is emailed twice.
+async fn notify_customers(
+    services: &Services,
+    provider: &TenantRecord,
+    item: &Item,
+    now: OffsetDateTime,
+) -> anyhow::Result<bool> {
+    let store = &services.store;
+    let r = Reader::new(item);
+    let pk = r.s(keys::PK)?.to_owned();
+    let sk = r.s(keys::SK)?.to_owned();
+    let reason = r
+        .opt_s("reason")
+        .unwrap_or("its account changed")
+        .to_owned();
+    let mut cursor = r.opt_s("cursor").map(str::to_owned);
+    for _ in 0..NOTICE_PAGES_PER_RUN {
+        let start = cursor.as_ref().map(|sort_key| {
+            DynamoStore::key(
+                keys::provider_customers(&provider.tenant_id),
+                sort_key.clone(),
+            )
+        });
+        let output = store
+            .client()
+            .query()
+            .table_name(store.table_name())
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(keys::provider_customers(&provider.tenant_id)))
+            .expression_attribute_values(":prefix", s(keys::CUSTOMER_PREFIX))
+            .limit(NOTICE_PAGE)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| crate::aws::store_error("Query", e))?;
+        let next = output
+            .last_evaluated_key
+            .and_then(|key| key.get(keys::SK).and_then(|v| v.as_s().ok()).cloned());
+        let mut messages = Vec::new();
+        for entry in output.items.unwrap_or_default() {
+            let entry = Reader::new(&entry);
+            let (Some(to), Some(customer_id)) =
+                (entry.opt_s("admin_email"), entry.opt_s("tenant_id"))
+            else {
+                continue;
+            };
+            messages.push(EmailMessage {
+                message_id: MessageId::generate().as_str().to_owned(),
+                tenant_id: customer_id.to_owned(),
+                to: to.to_owned(),
+                template: EmailTemplate::ProviderNotice {
+                    company_name: entry.opt_s("company_name").unwrap_or_default().to_owned(),
+                    provider_name: provider.company_name.as_str().to_owned(),
+                    reason: reason.clone(),
+                },
+                secret: None,
+            });
+        }
+        let (expression, mut values) = match &next {
+            Some(next) => ("SET #cursor = :next", vec![(":next", s(next))]),
+            None => (
+                "SET done_at = :now, outcome = :outcome",
+                vec![(":now", ts(now)), (":outcome", s("sent"))],
+            ),
+        };
+        let condition = match &cursor {
+            Some(_) => "attribute_not_exists(done_at) AND #cursor = :cursor",
+            None => "attribute_not_exists(done_at) AND attribute_not_exists(#cursor)",
+        };
+        if let Some(cursor) = &cursor {
+            values.push((":cursor", s(cursor)));
+        }
+        let mut writes = vec![store.update(
+            pk.clone(),
+            &sk,
+            expression,
+            Some(condition),
+            values,
+            vec![("#cursor", "cursor")],
+        )?];
+        for message in &messages {
+            writes.push(outbox_write(store, message, now)?);
+        }
+        match store.transact(writes).await {
+            Ok(()) => {}
+            // Another run sent this page first.
+            Err(error) if error.condition_failed_at(0) => return Ok(false),
+            Err(error) => return Err(error.into()),
+        }
+        for message in &messages {
+            dispatch(store, &services.queue, message).await;
+        }
+        match next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(true),
+        }
+    }
+    Ok(true)
 }
 
 /// Builds the scheduled events of a trial that ends at `trial_ends_at`: three reminders in the
@@ -247,6 +382,7 @@ async fn do_event(services: &Services, item: &Item, now: OffsetDateTime) -> anyh
 
     let trial_current = tenant.on_trial && tenant.trial_ends_at == basis;
     match kind {
+        ScheduledKind::MspCustomersNotice => notify_customers(services, &tenant, item, now).await,
         ScheduledKind::Reminder7Days
         | ScheduledKind::Reminder3Days
         | ScheduledKind::Reminder1Day => {
