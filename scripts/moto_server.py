@@ -8,6 +8,9 @@ Two changes to moto 5.2.5's DynamoDB, both for the local stack's load:
 - moto's TransactWriteItems deep-copies every table it touches, once per item, to roll back on
   failure, so each transaction costs time in proportion to the table size. The wrapper keeps
   copies of the touched items only and restores those on failure.
+- moto answers a Query on a table by sorting every item of the table and filtering by partition
+  key. The wrapper hands it the items of the queried partition only. Queries on an index are
+  left as moto does them.
 
 Usage: python scripts/moto_server.py -H 127.0.0.1 -p 4566
 """
@@ -74,6 +77,26 @@ def keep_tables_uncopied() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def query_one_partition() -> None:
+    """Make a Query on a table read only the queried partition."""
+    original = Table.query
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = kwargs.get("index_name") or (args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None or not self.range_key_attr:
+            return original(self, hash_key, *args, **kwargs)
+        partition = sorted(self.items.get(hash_key, {}).values(), key=lambda item: item.range_key)
+        # An instance attribute shadows the method for this call only; DynamoDB requests run one
+        # at a time, so no other request sees it.
+        self.all_items = lambda: partition
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query
+
+
 def serialize_dynamodb(app):
     """Wrap a WSGI app so DynamoDB requests (X-Amz-Target DynamoDB_*) run one at a time."""
     lock = threading.Lock()
@@ -95,6 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
     keep_tables_uncopied()
+    query_one_partition()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         args.host,
