@@ -8,9 +8,9 @@ Two changes to moto 5.2.5's DynamoDB, both for the local stack's load:
 - moto's TransactWriteItems deep-copies every table it touches, once per item, to roll back on
   failure, so each transaction costs time in proportion to the table size. The wrapper keeps
   copies of the touched items only and restores those on failure.
-- moto answers a Query on a table by sorting every item of the table and filtering by partition
-  key. The wrapper hands it the items of the queried partition only. Queries on an index are
-  left as moto does them.
+- moto answers a Query by sorting every item of the table before filtering by partition key.
+  The wrapper hands a table Query the items of the queried partition only, and an index Query
+  the table's items unsorted (moto sorts the matches itself).
 
 Usage: python scripts/moto_server.py -H 127.0.0.1 -p 4566
 """
@@ -78,14 +78,19 @@ def keep_tables_uncopied() -> None:
 
 
 def query_one_partition() -> None:
-    """Make a Query on a table read only the queried partition."""
+    """Make a table Query read only the queried partition, and skip the sort of an index Query."""
     original = Table.query
 
     def query(self, hash_key, *args, **kwargs):
         index_name = kwargs.get("index_name") or (args[6] if len(args) > 6 else None)
-        if index_name or hash_key is None or not self.range_key_attr:
+        if not self.range_key_attr:
             return original(self, hash_key, *args, **kwargs)
-        partition = sorted(self.items.get(hash_key, {}).values(), key=lambda item: item.range_key)
+        if index_name or hash_key is None:
+            partition = [item for items in self.items.values() for item in items.values()]
+        else:
+            partition = sorted(
+                self.items.get(hash_key, {}).values(), key=lambda item: item.range_key
+            )
         # An instance attribute shadows the method for this call only; DynamoDB requests run one
         # at a time, so no other request sees it.
         self.all_items = lambda: partition
