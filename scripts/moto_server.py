@@ -8,7 +8,7 @@ Two changes to moto 5.2.5's DynamoDB, both for the local stack's load:
 - moto's TransactWriteItems deep-copies every table it touches, once per item, to roll back on
   failure, so each transaction costs time in proportion to the table size. The wrapper keeps
   copies of the touched items only and restores those on failure.
-- moto answers a Query by sorting every item of the table before filtering by partition key.
+- moto handles a Query by sorting every item of the table before filtering by partition key.
   The wrapper hands a table Query the items of the queried partition only, and an index Query
   the table's items unsorted (moto sorts the matches itself).
 
@@ -91,8 +91,8 @@ def query_one_partition() -> None:
             partition = sorted(
                 self.items.get(hash_key, {}).values(), key=lambda item: item.range_key
             )
-        # An instance attribute shadows the method for this call only; DynamoDB requests run one
-        # at a time, so no other request sees it.
+        # An instance attribute shadows the method for this call only. DynamoDB requests run one
+        # at a time, so no other request reads it.
         self.all_items = lambda: partition
         try:
             return original(self, hash_key, *args, **kwargs)

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
 
+pub mod machine;
 pub mod stripe;
 
 /// Root of the repository (the workspace).

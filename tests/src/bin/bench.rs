@@ -7,10 +7,10 @@
 //! is printed and written to `docs/benchmarks.md`.
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
+use end_to_end_tests::machine::{load_average, machine_description};
 use end_to_end_tests::{link_in, repository_root, signup_body, TestStack};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -285,58 +285,6 @@ fn audit_time(audit: &Value, action: &str) -> anyhow::Result<OffsetDateTime> {
 fn percentile(sorted: &[Duration], percent: usize) -> Duration {
     let rank = (percent * sorted.len()).div_ceil(100).max(1);
     sorted[rank.min(sorted.len()) - 1]
-}
-
-/// Reads the 1, 5 and 15 minute load averages from /proc/loadavg.
-fn load_average() -> anyhow::Result<String> {
-    let text = std::fs::read_to_string("/proc/loadavg").context("reading /proc/loadavg")?;
-    Ok(text
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" "))
-}
-
-/// Describes the processors, memory, kernel, date and load as markdown list items.
-fn machine_description(load_before: &str, load_after: &str) -> anyhow::Result<String> {
-    let processors = command_output("nproc", &[])?;
-    let kernel = command_output("uname", &["-srm"])?;
-    let meminfo = std::fs::read_to_string("/proc/meminfo").context("reading /proc/meminfo")?;
-    let memory_kib: u64 = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no MemTotal line in /proc/meminfo")?;
-    let memory_gib = memory_kib as f64 / (1024.0 * 1024.0);
-    let date = OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute] UTC"
-        ))
-        .context("formatting the date")?;
-    let workers = std::env::var("LOCAL_MAX_WORKERS").unwrap_or_else(|_| "16 (default)".into());
-    Ok(format!(
-        "- Processors (`nproc`): {processors}\n\
-         - Memory (MemTotal in /proc/meminfo): {memory_gib:.1} GiB\n\
-         - Kernel (`uname -srm`): {kernel}\n\
-         - Date: {date}\n\
-         - Build: debug (the local runtime runs the function binaries in target/debug)\n\
-         - Worker processes per function (`LOCAL_MAX_WORKERS`): {workers}\n\
-         - Load average (1, 5, 15 min) before and after the run, other work included: \
-         {load_before} and {load_after}\n"
-    ))
-}
-
-fn command_output(program: &str, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .with_context(|| format!("running {program}"))?;
-    ensure!(
-        output.status.success(),
-        "{program} failed with {}",
-        output.status
-    );
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 fn seconds(duration: Duration) -> String {

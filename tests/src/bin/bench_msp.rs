@@ -9,10 +9,10 @@
 //! sizes. The report replaces the part of `docs/benchmarks.md` from [`SECTION_MARKER`] to the
 //! end of the file.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
+use end_to_end_tests::machine::{load_average, machine_description};
 use end_to_end_tests::{repository_root, signup_body, TestStack};
 use futures::{StreamExt, TryStreamExt};
 use onboarding_app::aws::dynamo::{audit_item, first_audit, tenant_item, DynamoStore};
@@ -497,61 +497,6 @@ fn write_section(section: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads the 1, 5 and 15 minute load averages from /proc/loadavg.
-fn load_average() -> anyhow::Result<String> {
-    let text = std::fs::read_to_string("/proc/loadavg").context("reading /proc/loadavg")?;
-    Ok(text
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" "))
-}
-
-/// Describes the processors, memory, kernel, date and load as markdown list items, like the
-/// provisioning benchmark does.
-// NOTE: duplicated from bench.rs, because the two benchmarks are separate binaries and the
-// library of this crate contains the test stack only.
-fn machine_description(load_before: &str, load_after: &str) -> anyhow::Result<String> {
-    let processors = command_output("nproc", &[])?;
-    let kernel = command_output("uname", &["-srm"])?;
-    let meminfo = std::fs::read_to_string("/proc/meminfo").context("reading /proc/meminfo")?;
-    let memory_kib: u64 = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no MemTotal line in /proc/meminfo")?;
-    let memory_gib = memory_kib as f64 / (1024.0 * 1024.0);
-    let date = OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute] UTC"
-        ))
-        .context("formatting the date")?;
-    let workers = std::env::var("LOCAL_MAX_WORKERS").unwrap_or_else(|_| "16 (default)".into());
-    Ok(format!(
-        "- Processors (`nproc`): {processors}\n\
-         - Memory (MemTotal in /proc/meminfo): {memory_gib:.1} GiB\n\
-         - Kernel (`uname -srm`): {kernel}\n\
-         - Date: {date}\n\
-         - Build: debug (the local runtime runs the function binaries in target/debug)\n\
-         - Worker processes per function (`LOCAL_MAX_WORKERS`): {workers}\n\
-         - Load average (1, 5, 15 min) before and after the run, other work included: \
-         {load_before} and {load_after}\n"
-    ))
-}
-
-fn command_output(program: &str, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .with_context(|| format!("running {program}"))?;
-    ensure!(
-        output.status.success(),
-        "{program} failed with {}",
-        output.status
-    );
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
-}
-
 fn milliseconds(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }
@@ -571,8 +516,8 @@ fn ratio(large: Duration, small: Duration) -> f64 {
     large.as_secs_f64() / small.as_secs_f64()
 }
 
-// NOTE: the section "Why the local numbers grow" describes moto 5.2.5 as scripts/moto_server.py
-// runs it. Rewrite it when the moto version or that script's DynamoDB changes.
+// NOTE: the section "Why listing grows on the local stack" describes moto 5.2.5 as
+// scripts/moto_server.py runs it. Rewrite it when the moto version or that script changes.
 fn render_section(small: &Run, large: &Run, seeding: Duration, machine: &str) -> String {
     let allocations = small.allocations.0.len();
     let seeded = large.customers - small.customers;
@@ -679,17 +624,15 @@ fn render_section(small: &Run, large: &Run, seeding: Duration, machine: &str) ->
          Query from the key's partition, so none of these costs grows with the number of \
          customers.\n\
          \n\
-         ### Why the local numbers grow\n\
+         ### Why listing grows on the local stack\n\
          \n\
-         Moto 5.2.5 runs a Query on the table by walking every item of the table \
-         (`Table.query` and `Table.all_items` in `moto/dynamodb/models/table.py`), and \
-         `scripts/moto_server.py` does not change that. On the local stack each Query \
-         therefore costs time in proportion to the table size, about 4 items per customer \
-         here. A GetItem is a dictionary lookup in moto. This matches the results. At \
-         {TOTAL_CUSTOMERS} customers a list request (one GetItem, one Query) takes about half \
-         as long as an allocation (two GetItems, two Queries, one transaction). The \
-         allocation also grows by about twice as much, one Query's time per Query. The growth measured here comes from moto, not from the \
-         product's access pattern.\n\
+         A list request is one GetItem and one Query on the provider's partition, which holds \
+         one entry per customer. DynamoDB reads only the requested page of that partition. \
+         The local stand-in, moto 5.2.5 behind `scripts/moto_server.py`, sorts the whole \
+         partition on every Query before it returns the page, so on the local stack a list \
+         request costs time in proportion to the number of customers. Allocation queries \
+         only the pool's partition, one item per tier, so its cost does not depend on the \
+         number of customers there either.\n\
          \n\
          ### Limits\n\
          \n\
