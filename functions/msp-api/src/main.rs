@@ -50,11 +50,12 @@ async fn route(services: &Services, request: &Request) -> Result<Response<Body>,
         (&Method::PUT, Some(customer_id), true) => {
             let customer_id = msp::parse_tenant_id(&customer_id)?;
             let body: msp::AllocationBody = http::json_body(request)?;
-            let licenses = body.licenses.ok_or_else(|| {
+            let requested = body.licenses.ok_or_else(|| {
                 ApiError::BadRequest(
                     "licenses is missing; send {\"licenses\": {\"professional\": 5}}".into(),
                 )
             })?;
+            let licenses = msp::parse_licenses(&requested)?;
             let result = msp::set_allocation(
                 services,
                 &caller.subject,

@@ -27,8 +27,15 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Gone(String),
-    #[error("too many requests; retry after {retry_after_seconds} s")]
-    RateLimited { retry_after_seconds: u64 },
+    #[error("{limit} reached; retry after {retry_after_seconds} s")]
+    RateLimited {
+        retry_after_seconds: u64,
+        /// Which limit, in words, such as "the limit of 60 signups per hour from one address".
+        limit: String,
+    },
+    /// A dependency this deployment has not configured; the message names the setting.
+    #[error("{0}")]
+    NotConfigured(String),
     #[error("authentication is required")]
     Unauthorized,
     #[error("{0}")]
@@ -51,6 +58,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Gone(_) => StatusCode::GONE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::NotConfigured(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -65,6 +73,7 @@ impl ApiError {
             Self::NotFound(_) => "not-found",
             Self::Gone(_) => "gone",
             Self::RateLimited { .. } => "rate-limited",
+            Self::NotConfigured(_) => "not-configured",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::Unexpected(_) => "internal-error",
@@ -75,10 +84,11 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => "Bad request",
             Self::Validation(_) => "Validation failed",
-            Self::Conflict { .. } => "Already taken",
+            Self::Conflict { .. } => "Conflict",
             Self::NotFound(_) => "Not found",
             Self::Gone(_) => "Gone",
             Self::RateLimited { .. } => "Too many requests",
+            Self::NotConfigured(_) => "Not configured",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden(_) => "Forbidden",
             Self::Unexpected(_) => "Internal error",
@@ -109,6 +119,7 @@ impl ApiError {
             Self::Conflict { errors, .. } => body["errors"] = json!(errors),
             Self::RateLimited {
                 retry_after_seconds,
+                ..
             } => body["retry_after_seconds"] = json!(retry_after_seconds),
             _ => {}
         }
@@ -207,20 +218,26 @@ pub fn respond(
                     );
                 }
             }
-            problem_response(&error, request_path)
+            problem_response(&error, request_path, request_id)
         }
     };
     cors.apply(&mut response);
     response
 }
 
-fn problem_response(error: &ApiError, instance: &str) -> Response<Body> {
-    let body = error.problem(instance).to_string();
+fn problem_response(error: &ApiError, instance: &str, request_id: &str) -> Response<Body> {
+    let mut body = error.problem(instance);
+    if !request_id.is_empty() {
+        // Support finds the logged cause by this id.
+        body["request_id"] = json!(request_id);
+    }
+    let body = body.to_string();
     let mut builder = Response::builder()
         .status(error.status())
         .header(header::CONTENT_TYPE, "application/problem+json");
     if let ApiError::RateLimited {
         retry_after_seconds,
+        ..
     } = error
     {
         builder = builder.header(header::RETRY_AFTER, retry_after_seconds.to_string());
@@ -429,9 +446,10 @@ mod tests {
     #[test]
     fn rate_limited_problem_carries_retry_after() {
         let error = ApiError::RateLimited {
+            limit: "the test limit".into(),
             retry_after_seconds: 42,
         };
-        let response = problem_response(&error, "/v1/signups");
+        let response = problem_response(&error, "/v1/signups", "req-1");
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "42");
         assert_eq!(

@@ -119,13 +119,23 @@ pub async fn start_checkout(
             idempotency_key: &idempotency_key,
         })
         .await
-        .map_err(ApiError::unexpected)?;
+        .map_err(stripe_error)?;
     tracing::info!(session_id = %session.id, plan = plan.as_str(), "checkout session created");
     Ok(CheckoutStarted {
         checkout_url: session.url.unwrap_or_default(),
         session_id: session.id,
         plan: plan.as_str().to_owned(),
     })
+}
+
+/// Maps a Stripe failure: missing configuration is reported as such, anything else is unexpected.
+fn stripe_error(error: crate::stripe::StripeError) -> ApiError {
+    match error {
+        crate::stripe::StripeError::NotConfigured(what) => ApiError::NotConfigured(format!(
+            "checkout is not available: Stripe is not configured ({what}); set STRIPE_SECRET_KEY, STRIPE_API_URL and the STRIPE_PRICE_* settings"
+        )),
+        other => ApiError::unexpected(other),
+    }
 }
 
 /// Returns the tenant's Stripe customer, creating it once. The Stripe call carries an idempotency
@@ -143,7 +153,7 @@ async fn ensure_customer(services: &Services, tenant: &TenantRecord) -> Result<S
             tenant.company_name.as_str(),
         )
         .await
-        .map_err(ApiError::unexpected)?;
+        .map_err(stripe_error)?;
     let store = &services.store;
     let mut lookup = DynamoStore::key(keys::stripe_customer(&customer.id), "STRIPE_CUSTOMER");
     lookup.insert("tenant_id".into(), s(&tenant.tenant_id));

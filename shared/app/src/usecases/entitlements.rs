@@ -94,6 +94,7 @@ pub async fn limit_api_rate(
             tracing::warn!(tenant_id = %tenant.tenant_id, limit = per_minute, "API rate limit reached");
             Err(ApiError::RateLimited {
                 retry_after_seconds,
+                limit: format!("the plan's limit of {per_minute} API requests per minute"),
             })
         }
     }

@@ -147,6 +147,16 @@ async fn read_pool(
     Ok(tiers)
 }
 
+/// Lists pool counts from basic to enterprise, then any other tier found in the table.
+fn in_tier_order(mut pool: BTreeMap<String, TierCount>) -> Vec<TierCount> {
+    let mut ordered: Vec<TierCount> = TIERS
+        .iter()
+        .filter_map(|tier| pool.remove(tier.as_str()))
+        .collect();
+    ordered.extend(pool.into_values());
+    ordered
+}
+
 pub async fn pool_view(services: &Services, provider_id: &str) -> Result<PoolView, ApiError> {
     load_provider(&services.store, provider_id).await?;
     let tiers: Vec<TierCount> = read_pool(&services.store, provider_id)
@@ -620,7 +630,8 @@ pub async fn get_customer(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllocationBody {
-    pub licenses: Option<BTreeMap<String, u32>>,
+    /// Counts per tier, read as JSON values so each bad one is reported by its field.
+    pub licenses: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -630,6 +641,32 @@ pub struct AllocationResult {
     /// False when the request changed nothing, such as a repeated release.
     pub changed: bool,
     pub pool: Vec<TierCount>,
+}
+
+/// Checks licenses sent as JSON: every tier must be known and every count a whole number.
+pub fn parse_licenses(
+    requested: &BTreeMap<String, serde_json::Value>,
+) -> Result<BTreeMap<String, u32>, ApiError> {
+    let mut errors = Vec::new();
+    let mut counts = BTreeMap::new();
+    for (tier, value) in requested {
+        match value.as_u64().and_then(|count| u32::try_from(count).ok()) {
+            Some(count) => {
+                counts.insert(tier.clone(), count);
+            }
+            None => errors.push(FieldError::invalid(
+                &format!("licenses.{tier}"),
+                format!("licenses.{tier} must be a whole number from 0 to {MAX_LICENSES_PER_TIER}; got {value}"),
+            )),
+        }
+    }
+    match validate_licenses(&counts) {
+        Err(ApiError::Validation(more)) => errors.extend(more.0),
+        Err(other) => return Err(other),
+        Ok(valid) if errors.is_empty() => return Ok(valid),
+        Ok(_) => {}
+    }
+    Err(ApiError::Validation(ValidationErrors(errors)))
 }
 
 fn validate_licenses(requested: &BTreeMap<String, u32>) -> Result<BTreeMap<String, u32>, ApiError> {
@@ -656,7 +693,7 @@ fn validate_licenses(requested: &BTreeMap<String, u32>) -> Result<BTreeMap<Strin
     }
 }
 
-/// The plan a customer gets from its licenses: the highest tier it holds, if any.
+/// Returns the plan a customer gets from its licenses: the highest tier it holds, if any.
 fn plan_of(licenses: &BTreeMap<String, u32>) -> Option<Plan> {
     TIERS
         .iter()
@@ -691,7 +728,7 @@ pub async fn set_allocation(
                 customer_id: customer_id.to_owned(),
                 licenses: current,
                 changed: false,
-                pool: pool.into_values().collect(),
+                pool: in_tier_order(pool),
             });
         }
         let mut pool_writes = Vec::new();
@@ -757,9 +794,9 @@ pub async fn set_allocation(
             reason.clone(),
         )
         .set("licenses", s(licenses_json));
-        if let Some(plan) = plan_of(&wanted) {
-            customer_change = customer_change.set("plan", s(plan.as_str()));
-        }
+        // Without licenses the customer falls back to basic, and its entitlements are blocked.
+        let plan = plan_of(&wanted).unwrap_or(Plan::Basic);
+        customer_change = customer_change.set("plan", s(plan.as_str()));
         let provider_change = TenantChange::new(
             actor.clone(),
             "msp.customer_licenses_changed",
@@ -777,7 +814,7 @@ pub async fn set_allocation(
                     customer_id: customer_id.to_owned(),
                     licenses: wanted,
                     changed: true,
-                    pool: pool.into_values().collect(),
+                    pool: in_tier_order(pool),
                 });
             }
             // A concurrent change to either tenant or the pool: read everything again.
@@ -791,7 +828,7 @@ pub async fn set_allocation(
     Err(conflict("the pool kept changing while allocating; retry"))
 }
 
-/// Decodes a customer id from a path, answering 404 for ids that cannot exist.
+/// Parses a tenant id from a path, failing with 404 for ids that cannot exist.
 pub fn parse_tenant_id(value: &str) -> Result<String, ApiError> {
     TenantId::parse(value)
         .map(|id| id.as_str().to_owned())

@@ -261,8 +261,18 @@ pub async fn limit(
             tracing::warn!(scope, limit = per_hour, "rate limit reached");
             Err(ApiError::RateLimited {
                 retry_after_seconds,
+                limit: format!("the limit of {per_hour} {} per hour", describe_scope(scope)),
             })
         }
+    }
+}
+
+fn describe_scope(scope: &str) -> &str {
+    match scope {
+        "signup-ip" => "signups from one client address",
+        "signup-email" => "signups for one email address",
+        "resend" => "verification emails per signup",
+        other => other,
     }
 }
 

@@ -13,8 +13,9 @@ use crate::trial::TimeZone;
 /// The body of `POST /v1/signups` as received.
 ///
 /// Every field is optional here so that a missing field becomes a `missing` field error next
-/// to the other errors, rather than a failure of the whole body. Unknown fields are ignored.
+/// to the other errors, rather than a failure of the whole body. Unknown fields are rejected, so a misspelled field is not lost silently.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     pub email: Option<String>,
     pub company_name: Option<String>,
@@ -350,13 +351,20 @@ mod tests {
     }
 
     #[test]
-    fn deserializes_with_missing_and_unknown_fields() {
-        let request: SignupRequest = serde_json::from_str(
-            r#"{"email": "jane@example.com", "referrer": "ad", "plan": null}"#,
-        )
-        .unwrap();
+    fn deserializes_with_missing_fields() {
+        let request: SignupRequest =
+            serde_json::from_str(r#"{"email": "jane@example.com", "plan": null}"#).unwrap();
         assert_eq!(request.email.as_deref(), Some("jane@example.com"));
         assert_eq!(request.plan, None);
         assert_eq!(request.subdomain, None);
+    }
+
+    #[test]
+    fn rejects_unknown_fields_such_as_misspellings() {
+        let error = serde_json::from_str::<SignupRequest>(
+            r#"{"email": "jane@example.com", "timezone": "Europe/Berlin"}"#,
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("timezone"), "{error}");
     }
 }

@@ -81,13 +81,14 @@ impl Subdomain {
             ));
         }
         if name.chars().any(|c| c.is_uppercase()) {
-            return Err(FieldError::invalid(
-                FIELD,
-                format!(
-                    "subdomain must be lowercase; use '{}' instead of '{name}'",
-                    name.to_lowercase()
-                ),
-            ));
+            // Suggest the lowercase form only when it would pass the other rules too.
+            let lowercase = name.to_lowercase();
+            let message = if Self::parse_syntax(&lowercase).is_ok() {
+                format!("subdomain must be lowercase; use '{lowercase}' instead of '{name}'")
+            } else {
+                "subdomain must use only lowercase letters a-z, digits and hyphens".to_owned()
+            };
+            return Err(FieldError::invalid(FIELD, message));
         }
         if let Some(character) = name
             .chars()
@@ -174,6 +175,12 @@ mod tests {
         let error = rejection(&"a".repeat(64));
         assert_eq!(error.code, codes::TOO_LONG);
         assert!(error.message.ends_with("got 64"), "{}", error.message);
+    }
+
+    #[test]
+    fn uppercase_with_other_faults_gets_no_invalid_suggestion() {
+        let error = Subdomain::parse_syntax("A_B_C").unwrap_err();
+        assert!(!error.message.contains("a_b_c"), "{}", error.message);
     }
 
     #[test]
