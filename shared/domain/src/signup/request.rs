@@ -13,7 +13,8 @@ use crate::trial::TimeZone;
 /// The body of `POST /v1/signups` as received.
 ///
 /// Every field is optional here so that a missing field becomes a `missing` field error next
-/// to the other errors, rather than a failure of the whole body. Unknown fields are rejected, so a misspelled field is not lost silently.
+/// to the other errors, rather than a failure of the whole body. Unknown fields are rejected,
+/// so a misspelled field is not lost silently.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
