@@ -83,7 +83,9 @@ impl Subdomain {
         if name.chars().any(|c| c.is_uppercase()) {
             // Suggest the lowercase form only when it would pass the other rules too.
             let lowercase = name.to_lowercase();
-            let message = if Self::parse_syntax(&lowercase).is_ok() {
+            // Some characters stay uppercase after to_lowercase, so check before recursing.
+            let suggestable = !lowercase.chars().any(|c| c.is_uppercase());
+            let message = if suggestable && Self::parse_syntax(&lowercase).is_ok() {
                 format!("subdomain must be lowercase; use '{lowercase}' instead of '{name}'")
             } else {
                 "subdomain must use only lowercase letters a-z, digits and hyphens".to_owned()
