@@ -216,5 +216,20 @@ pub struct EmailMessage {
     pub secret: Option<SealedSecret>,
 }
 
+impl EmailMessage {
+    /// Builds an email without secrets to a tenant's admin address.
+    pub fn to_tenant(tenant: &TenantRecord, template: EmailTemplate) -> Self {
+        Self {
+            message_id: onboarding_domain::ids::MessageId::generate()
+                .as_str()
+                .to_owned(),
+            tenant_id: tenant.tenant_id.clone(),
+            to: tenant.email.as_str().to_owned(),
+            template,
+            secret: None,
+        }
+    }
+}
+
 /// Placeholder in email URLs for a sealed secret.
 pub const SECRET_PLACEHOLDER: &str = "{secret}";

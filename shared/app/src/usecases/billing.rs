@@ -11,7 +11,6 @@ use onboarding_domain::billing::{is_newer, DunningAction, SubscriptionStatus};
 use onboarding_domain::catalog::Module;
 use onboarding_domain::email::EmailTemplate;
 use onboarding_domain::entitlements::Downgrade;
-use onboarding_domain::ids::MessageId;
 use onboarding_domain::lifecycle::TenantState;
 use onboarding_domain::plans::PlanCatalog;
 use onboarding_domain::signup::Plan;
@@ -304,16 +303,6 @@ async fn tenant_for(
     }
 }
 
-fn message(tenant: &TenantRecord, template: EmailTemplate) -> EmailMessage {
-    EmailMessage {
-        message_id: MessageId::generate().as_str().to_owned(),
-        tenant_id: tenant.tenant_id.clone(),
-        to: tenant.email.as_str().to_owned(),
-        template,
-        secret: None,
-    }
-}
-
 /// Records an event that changes nothing, so a repeated delivery is reported as a duplicate.
 async fn record_only(
     store: &DynamoStore,
@@ -436,7 +425,7 @@ async fn plan_change(
                 change = change.to_state(TenantState::Active);
             }
             change = change.with(modules_write(store, &tenant.tenant_id, plan)?);
-            let email = message(
+            let email = EmailMessage::to_tenant(
                 &tenant,
                 EmailTemplate::UpgradeConfirmed {
                     company_name: tenant.company_name.as_str().to_owned(),
@@ -514,7 +503,7 @@ async fn plan_change(
                     if tenant.commercial.past_due_since.is_none() {
                         change = change.set("past_due_since", ts(now));
                     }
-                    emails.push(message(
+                    emails.push(EmailMessage::to_tenant(
                         &tenant,
                         EmailTemplate::PaymentFailed {
                             company_name: tenant.company_name.as_str().to_owned(),
@@ -538,7 +527,7 @@ async fn plan_change(
                             subscription.id
                         );
                     }
-                    emails.push(message(&tenant, EmailTemplate::TenantSuspended {
+                    emails.push(EmailMessage::to_tenant(&tenant, EmailTemplate::TenantSuspended {
                         company_name: tenant.company_name.as_str().to_owned(),
                         reason: format!("the subscription is {status}; your data stays readable, and paying the open invoice restores access"),
                     }));
@@ -605,7 +594,7 @@ async fn plan_change(
                 "billing.invoice.payment_failed",
                 format!("payment of invoice {} failed", invoice.id),
             );
-            let email = message(
+            let email = EmailMessage::to_tenant(
                 &tenant,
                 EmailTemplate::PaymentFailed {
                     company_name: tenant.company_name.as_str().to_owned(),
@@ -723,7 +712,7 @@ async fn pool_subscription_change(
             &reason,
             now,
         )?);
-        emails.push(message(
+        emails.push(EmailMessage::to_tenant(
             &tenant,
             EmailTemplate::PoolOverAllocated {
                 company_name: tenant.company_name.as_str().to_owned(),
@@ -875,7 +864,7 @@ fn plan_switch(
             .join(", "),
         crate::aws::items::format_time(until)
     );
-    emails.push(message(
+    emails.push(EmailMessage::to_tenant(
         tenant,
         EmailTemplate::PlanDowngraded {
             company_name: tenant.company_name.as_str().to_owned(),

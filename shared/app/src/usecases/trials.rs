@@ -395,7 +395,7 @@ async fn do_event(services: &Services, item: &Item, now: OffsetDateTime) -> anyh
                 )
                 .await;
             }
-            let message = email(
+            let message = EmailMessage::to_tenant(
                 &tenant,
                 EmailTemplate::TrialReminder {
                     company_name: tenant.company_name.as_str().to_owned(),
@@ -429,7 +429,7 @@ async fn do_event(services: &Services, item: &Item, now: OffsetDateTime) -> anyh
                 .await;
             }
             let grace = grace_end(tenant.trial_ends_at.unwrap_or(now));
-            let message = email(
+            let message = EmailMessage::to_tenant(
                 &tenant,
                 EmailTemplate::TrialExpired {
                     company_name: tenant.company_name.as_str().to_owned(),
@@ -462,7 +462,7 @@ async fn do_event(services: &Services, item: &Item, now: OffsetDateTime) -> anyh
                 )
                 .await;
             }
-            let message = email(&tenant, EmailTemplate::TenantSuspended {
+            let message = EmailMessage::to_tenant(&tenant, EmailTemplate::TenantSuspended {
                 company_name: tenant.company_name.as_str().to_owned(),
                 reason: "the trial and its grace period ended without a subscription; the data is archived and can be restored by subscribing".to_owned(),
             });
@@ -536,16 +536,6 @@ async fn skip(
         Ok(()) => Ok(false),
         Err(error) if error.condition_failed_at(0) => Ok(false),
         Err(error) => Err(error.into()),
-    }
-}
-
-fn email(tenant: &TenantRecord, template: EmailTemplate) -> EmailMessage {
-    EmailMessage {
-        message_id: MessageId::generate().as_str().to_owned(),
-        tenant_id: tenant.tenant_id.clone(),
-        to: tenant.email.as_str().to_owned(),
-        template,
-        secret: None,
     }
 }
 
@@ -720,7 +710,7 @@ pub async fn decide_extension(
             trial_ends_at: tenant.trial_ends_at.map(format_time),
         }
     };
-    let message = email(&tenant, template);
+    let message = EmailMessage::to_tenant(&tenant, template);
     change = change.with(outbox_write(store, &message, now)?);
     match store.commit_change(&tenant, change, now).await {
         Ok(_) => {}
