@@ -30,7 +30,8 @@ pub enum ApiError {
     #[error("{limit} reached; retry after {retry_after_seconds} s")]
     RateLimited {
         retry_after_seconds: u64,
-        /// Which limit, in words, such as "the limit of 60 signups per hour from one address".
+        /// Description of the limit, such as
+        /// "the limit of 60 signups from one client address per hour".
         limit: String,
     },
     /// A dependency this deployment has not configured; the message names the setting.
@@ -160,7 +161,7 @@ impl Cors {
     }
 }
 
-/// Runs an HTTP function: builds the services once, then answers every request with `route`,
+/// Runs an HTTP function: builds the services once, then handles every request with `route`,
 /// mapping errors to problem responses and adding CORS headers to every response.
 pub async fn run_api<R>(route: R) -> Result<(), lambda_http::Error>
 where

@@ -132,8 +132,8 @@ impl TenantRecord {
         }
     }
 
-    /// The workspace URL: `https://{subdomain}.{base}`, or for a customer of an MSP, a path
-    /// under its provider's workspace.
+    /// Returns the workspace URL: `https://{subdomain}.{base}`, or for a customer of an MSP, a
+    /// path under its provider's workspace.
     pub fn workspace_url(&self, base_domain: &str) -> String {
         let base = onboarding_domain::workspace_url(&self.subdomain, base_domain);
         match &self.commercial.customer_slug {
@@ -177,7 +177,7 @@ pub struct StepRecord {
     pub error: Option<String>,
 }
 
-/// Where a tenant's data lives.
+/// Location of a tenant's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataStoreKind {
     /// A partition of the shared store of the residency region.

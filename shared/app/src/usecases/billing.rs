@@ -180,7 +180,7 @@ async fn ensure_customer(services: &Services, tenant: &TenantRecord) -> Result<S
     }
 }
 
-/// Why a webhook delivery was not accepted.
+/// Reasons a webhook delivery is not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("the Stripe-Signature header is invalid: {0}")]
@@ -204,7 +204,7 @@ pub enum WebhookError {
     },
 }
 
-/// What happened to a delivered event.
+/// Outcome of a delivered event.
 #[derive(Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookOutcome {
@@ -265,7 +265,7 @@ pub async fn handle_webhook(
         })
 }
 
-/// The conditional put that makes an event apply once.
+/// Builds the conditional put that makes an event apply once.
 fn event_marker(
     store: &DynamoStore,
     event: &WebhookEvent,
@@ -339,7 +339,8 @@ async fn apply(
         let Some(change) = change else {
             return record_only(store, event, now, outcome).await;
         };
-        // The marker follows the change's own writes; its index tells a duplicate delivery.
+        // The marker follows the change's own writes. A failed condition at its index means
+        // a duplicate delivery.
         let marker_index = FIRST_EXTRA_WRITE + change.extra.len();
         let mut change = change.with(event_marker(store, event, now)?);
         for email in &emails {
