@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod escapes;
 pub mod event_time;
 pub mod functions;
 pub mod http_api;

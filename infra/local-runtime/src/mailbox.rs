@@ -207,23 +207,9 @@ fn decode_body(head: &str, body: &str) -> String {
 }
 
 fn decode_quoted_printable(body: &str) -> String {
+    // Soft line breaks (`=` at the end of a line) join lines before escapes are decoded.
     let joined = body.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'=' && index + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("zz");
-            if let Ok(byte) = u8::from_str_radix(hex, 16) {
-                out.push(byte);
-                index += 3;
-                continue;
-            }
-        }
-        out.push(bytes[index]);
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::escapes::decode_hex_escapes(&joined, b'=')
 }
 
 /// Reads the subject and the text and HTML parts of a raw MIME message (one level of multipart nesting per call).
