@@ -35,7 +35,7 @@ ensure_node_tools() {
   (cd "$repo_root" && npm ci --silent --no-audit --no-fund) || tools_fail "npm ci failed"
 }
 
-# Wait up to $2 seconds for $1 to answer with a success status.
+# Wait up to $2 seconds for $1 to return a success status.
 wait_for_url() {
   local url="$1" seconds="$2" waited=0
   until curl -fsS -o /dev/null "$url" 2>/dev/null; do

@@ -96,7 +96,7 @@ async fn wait_customer_active(
     }
 }
 
-/// The counts of one tier, from a pool view (`tiers`) or an allocation result (`pool`).
+/// Finds the counts of one tier in a pool view (`tiers`) or an allocation result (`pool`).
 fn tier(body: &Value, name: &str) -> Value {
     let tiers = body["tiers"].as_array().or_else(|| body["pool"].as_array());
     tiers
@@ -590,7 +590,7 @@ async fn pool_bought_through_stripe_and_shrunk_keeps_customers() {
         .await
         .is_ok());
 
-    // Both parties are told: the scheduler emails the provider's customers.
+    // Both parties are notified: the scheduler emails the provider's customers.
     let run_at = time_now_rfc3339();
     stack.run_schedule("TrialSchedulerFunction", &run_at).await;
     let notice = stack

@@ -1,7 +1,7 @@
 //! Lambda stand-in: worker processes of the real function binaries behind the Lambda Runtime API.
 //!
 //! Each worker process gets its own Runtime API listener on an ephemeral 127.0.0.1 port. The
-//! runtime therefore tracks which process holds an invocation, so it can kill that process when
+//! runtime therefore tracks which process runs an invocation, so it can kill that process when
 //! the function's timeout passes and fail the invocation when the process exits.
 
 use std::collections::{HashMap, VecDeque};

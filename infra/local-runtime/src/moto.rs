@@ -26,7 +26,7 @@ pub enum MotoError {
 }
 
 impl MotoError {
-    /// The error code after the `#` of `__type`, such as `ResourceNotFoundException`.
+    /// Returns the error code after the `#` of `__type`, such as `ResourceNotFoundException`.
     pub fn code(&self) -> Option<&str> {
         match self {
             MotoError::Service { code, .. } => Some(code),
@@ -97,7 +97,7 @@ impl MotoClient {
         )
     }
 
-    /// Waits until moto answers its data endpoint, retrying every 200 ms.
+    /// Waits until moto's data endpoint responds, retrying every 200 ms.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<(), MotoError> {
         let started = std::time::Instant::now();
         loop {

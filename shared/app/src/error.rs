@@ -21,7 +21,7 @@ pub enum StoreError {
     /// An item exists but cannot be read into its type: a bug or a manual edit.
     #[error("item {item} is malformed: {reason}")]
     Malformed { item: String, reason: String },
-    /// Throttling, a 5xx answer, or a network failure.
+    /// Throttling, a 5xx response, or a network failure.
     #[error("DynamoDB call {operation} failed transiently")]
     Transient {
         operation: &'static str,
@@ -46,7 +46,7 @@ impl StoreError {
         }
     }
 
-    /// Whether item `index` of a cancelled transaction failed its condition.
+    /// Returns whether item `index` of a cancelled transaction failed its condition.
     pub fn condition_failed_at(&self, index: usize) -> bool {
         self.cancellation_reason(index) == Some("ConditionalCheckFailed")
     }

@@ -361,7 +361,7 @@ pub fn roles_of(claim: &str) -> Vec<String> {
         .collect()
 }
 
-/// Time of the request as API Gateway received it, so one request sees one "now".
+/// Returns the time API Gateway received the request, so one request uses one "now".
 pub fn request_time(request: &Request) -> time::OffsetDateTime {
     let epoch_ms = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.time_epoch,

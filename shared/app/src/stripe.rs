@@ -54,7 +54,7 @@ impl StripeSettings {
         }
     }
 
-    /// The price id of a plan.
+    /// Returns the price id of a plan.
     pub fn price_for(&self, plan: &str) -> Option<&str> {
         self.prices
             .iter()
@@ -62,7 +62,7 @@ impl StripeSettings {
             .map(|(_, price)| price.as_str())
     }
 
-    /// The plan of a price id, for subscription events.
+    /// Returns the plan of a price id, for subscription events.
     pub fn plan_for_price(&self, price: &str) -> Option<&str> {
         self.prices
             .iter()
@@ -275,7 +275,7 @@ impl StripeClient {
     }
 }
 
-/// What a purchase buys: the tenant's own plan, or licenses for an MSP provider's pool.
+/// Object of a purchase: the tenant's own plan, or licenses for an MSP provider's pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Plan,
@@ -291,7 +291,7 @@ impl Purpose {
     }
 }
 
-/// What a Checkout Session is for.
+/// Parameters of a Checkout Session.
 pub struct CheckoutRequest<'a> {
     pub purpose: Purpose,
     pub tenant_id: &'a str,

@@ -1,6 +1,5 @@
 //! The single-table adapter: item mapping, conditional writes and transactions.
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
@@ -108,7 +107,7 @@ impl DynamoStore {
         Item::from([(keys::PK.to_owned(), s(pk)), (keys::SK.to_owned(), s(sk))])
     }
 
-    /// A put that fails when the item already exists.
+    /// Builds a put that fails when the item already exists.
     pub fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -119,7 +118,7 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// A put that replaces whatever is there.
+    /// Builds a put that replaces any existing item.
     pub fn put_any(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -129,7 +128,7 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// A delete that only succeeds while the item names `tenant_id` as its owner.
+    /// Builds a delete that succeeds only while the item names `tenant_id` as its owner.
     pub fn delete_owned(
         &self,
         pk: String,
@@ -585,7 +584,7 @@ fn next_audit(
     Ok(record)
 }
 
-/// The first audit entry of a new tenant, which starts its chain.
+/// Builds the first audit entry of a new tenant, which starts its chain.
 pub fn first_audit(
     tenant_id: &TenantId,
     actor: Actor,
@@ -606,7 +605,8 @@ pub fn first_audit(
     )
 }
 
-/// The entry that follows `prev` in the same transaction (used when one write adds two entries).
+/// Builds the entry that follows `prev` in the same transaction, for one write that adds two
+/// entries.
 pub fn following_audit(
     prev: &AuditRecord,
     actor: Actor,
@@ -971,9 +971,4 @@ pub fn data_store_from_item(item: &Item) -> Result<DataStoreRecord, StoreError> 
         encrypted_data_key: r.s("encrypted_data_key")?.to_owned(),
         ready: r.bool("ready"),
     })
-}
-
-/// Whether a store error is a failed condition on a single-item write.
-pub fn is_condition_failure<E: ProvideErrorMetadata>(error: &E) -> bool {
-    error.code() == Some("ConditionalCheckFailedException")
 }

@@ -13,13 +13,13 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::error::{is_transient_code, ServiceError, StoreError};
 
-/// The SDK configuration of the process, loaded once from the environment. Locally the endpoints
-/// come from `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_SFN`; in Lambda they are the defaults.
+/// Loads the SDK configuration of the process once from the environment. Locally the endpoints
+/// come from `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_SFN`, and in Lambda they are the defaults.
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
-/// Whether an SDK error is worth retrying, and the service's error code if it sent one.
+/// Returns whether an SDK error is worth retrying, and the service's error code if it sent one.
 pub(crate) fn classify<E>(error: &SdkError<E, HttpResponse>) -> (bool, Option<String>)
 where
     E: ProvideErrorMetadata,

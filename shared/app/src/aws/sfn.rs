@@ -12,7 +12,7 @@ pub struct Workflow {
     state_machine_arn: String,
 }
 
-/// What the watchdog needs to know about an execution.
+/// State of an execution, as far as the watchdog needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExecutionState {
     Running,
@@ -58,7 +58,7 @@ impl Workflow {
         }
     }
 
-    /// The ARN an execution named `name` of this state machine has.
+    /// Returns the ARN of the execution named `name` of this state machine.
     pub fn execution_arn(&self, name: &str) -> String {
         let base = self
             .state_machine_arn

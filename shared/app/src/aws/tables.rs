@@ -96,7 +96,7 @@ impl TenantTables {
         }
     }
 
-    /// Whether the table exists and is ACTIVE; `None` when it does not exist.
+    /// Returns whether the table is ACTIVE, or `None` when it does not exist.
     pub async fn is_active(&self, region: &str, name: &str) -> Result<Option<bool>, ServiceError> {
         match self
             .client(region)
